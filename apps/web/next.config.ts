@@ -1,0 +1,22 @@
+import type { NextConfig } from "next";
+
+const nextConfig: NextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Internal packages are consumed as TypeScript source.
+  transpilePackages: ["@roster/api", "@roster/contract", "@roster/config", "@roster/db"],
+  // Native, WebAssembly and driver packages load from node_modules at run time.
+  serverExternalPackages: [
+    "pg",
+    "@prisma/adapter-pg",
+    "@prisma/client",
+    "@electric-sql/pglite",
+    "@electric-sql/pglite-socket",
+    "pglite-prisma-adapter",
+    "@node-rs/argon2",
+    "pino",
+  ],
+  typescript: { ignoreBuildErrors: false },
+};
+
+export default nextConfig;

@@ -1,0 +1,187 @@
+// Starts Roster: opens the database (becoming the owner of the embedded one when no
+// DATABASE_URL is set), applies pending migrations, seeds the demo data into an empty database,
+// builds the web app when its build is missing or stale, and runs `next start` on it.
+// `npm start` and the test suite both start Roster through here, so they run the same thing.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { type Config, repoRoot } from "@roster/config";
+import { type DbHandle, openDb, startEmbeddedServer } from "@roster/db";
+import { applyMigrations } from "@roster/db/migrate";
+import { isEmpty, seedDemoData } from "@roster/db/seed";
+
+const root = repoRoot();
+const webDir = path.join(root, "apps/web");
+const nextBin = path.join(root, "node_modules/next/dist/bin/next");
+const stampFile = path.join(webDir, ".next/roster-source-stamp");
+
+export interface RosterServer {
+  url: string;
+  port: number;
+  db: DbHandle;
+  /** The URL the web app uses for its database (the embedded database's loopback port when embedded). */
+  databaseUrl: string;
+  stop(): Promise<void>;
+  exited: Promise<number>;
+}
+
+export interface StartOptions {
+  config: Config;
+  /** Seed the demo data when the database is empty (default true). */
+  seedIfEmpty?: boolean;
+  log?: (line: string) => void;
+  /** Where the web server's own output goes (default: inherited). */
+  serverOutput?: "inherit" | "ignore" | "pipe";
+}
+
+/** Opens the configured database as its owner (the embedded one is refused if already in use). */
+async function openOwned(config: Config): Promise<DbHandle> {
+  if (config.database.kind === "postgres") return openDb(config.database);
+  const embedded = await startEmbeddedServer(config.database.dir).catch((err: Error) => {
+    throw new Error(`${err.message}: is Roster already running? Stop it, or set DATABASE_URL.`);
+  });
+  const handle = await openDb({ kind: "postgres", url: embedded.url });
+  return {
+    ...handle,
+    embedded,
+    async close() {
+      await handle.close();
+      await embedded.close();
+    },
+  };
+}
+
+function walk(dir: string, out: string[]): void {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (e.name === "node_modules" || e.name === ".next" || e.name === ".turbo" || e.name === "test") continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+}
+
+/** A fingerprint of everything the web build is made from (paths, sizes and modification times). */
+export function sourceStamp(): string {
+  const files: string[] = [path.join(root, "package-lock.json"), path.join(root, "tsconfig.base.json")];
+  walk(webDir, files);
+  walk(path.join(root, "packages"), files);
+  const h = createHash("sha256");
+  for (const f of files.sort()) {
+    try {
+      const s = fs.statSync(f);
+      h.update(`${path.relative(root, f)}\0${s.size}\0${s.mtimeMs}\n`);
+    } catch {
+      // vanished while reading: it changes the stamp by its absence
+    }
+  }
+  return h.digest("hex");
+}
+
+export function buildIsCurrent(): boolean {
+  try {
+    return (
+      fs.existsSync(path.join(webDir, ".next/BUILD_ID")) && fs.readFileSync(stampFile, "utf8").trim() === sourceStamp()
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the web app (`next build`) unless the existing build is current. */
+export function ensureBuild(log: (line: string) => void = console.error): void {
+  if (buildIsCurrent()) return;
+  log("Building the web app (once; later starts reuse the build until the sources change)…");
+  const stamp = sourceStamp();
+  const result = spawnSync(process.execPath, [nextBin, "build"], {
+    cwd: webDir,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
+  if (result.status !== 0) throw new Error("The web app failed to build (see the output above)");
+  fs.writeFileSync(stampFile, `${stamp}\n`);
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`The web server exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/api/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`The web server did not answer ${url}/api/health within ${timeoutMs / 1000} s`);
+}
+
+export async function startRoster(opts: StartOptions): Promise<RosterServer> {
+  const { config } = opts;
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const db = await openOwned(config);
+  try {
+    const databaseUrl = db.url as string;
+    const { applied } = await applyMigrations({ kind: "postgres", url: databaseUrl });
+    if (applied.length) log(`Applied ${applied.length} migration(s): ${applied.join(", ")}`);
+    if ((opts.seedIfEmpty ?? true) && (await isEmpty(db.prisma))) {
+      await seedDemoData(db.prisma);
+      log("Seeded the demo data (organizations acme and globex)");
+    }
+    ensureBuild(log);
+
+    const port = config.port;
+    const url = `http://localhost:${port}`;
+    const child = spawn(process.execPath, [nextBin, "start", "--port", String(port)], {
+      cwd: webDir,
+      stdio: ["ignore", opts.serverOutput ?? "inherit", opts.serverOutput ?? "inherit"],
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        NEXT_TELEMETRY_DISABLED: "1",
+        DATABASE_URL: databaseUrl,
+        AUTH_SECRET: config.authSecret,
+        NEXTAUTH_URL: config.nextAuthUrl ?? url,
+        PORT: String(port),
+        MAX_BULK_DELETE: String(config.maxBulkDelete),
+      },
+    });
+    const exited = new Promise<number>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+    try {
+      await waitForHealth(url, child);
+    } catch (err) {
+      child.kill("SIGTERM");
+      throw err;
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      db,
+      databaseUrl,
+      exited,
+      stop() {
+        stopping ??= (async () => {
+          if (child.exitCode === null) {
+            child.kill("SIGTERM");
+            const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+            await exited;
+            clearTimeout(timer);
+          }
+          await db.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

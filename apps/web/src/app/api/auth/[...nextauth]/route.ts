@@ -1,0 +1,14 @@
+import NextAuth from "next-auth";
+import { getAuthOptions } from "@/server/auth-options";
+
+export const dynamic = "force-dynamic";
+
+type Handler = (req: Request, ctx: { params: Promise<{ nextauth: string[] }> }) => Promise<Response>;
+let handler: Handler | undefined;
+
+function nextAuth(req: Request, ctx: { params: Promise<{ nextauth: string[] }> }): Promise<Response> {
+  handler ??= NextAuth(getAuthOptions()) as Handler;
+  return handler(req, ctx);
+}
+
+export { nextAuth as GET, nextAuth as POST };

@@ -1,0 +1,36 @@
+// Server-side access for pages: the signed-in caller through the same tRPC router and the same
+// verification path as every other surface.
+import { createCaller, createInnerContext } from "@roster/api";
+import { getDb } from "@roster/db";
+import { cookies, headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { webSessionFromCookie } from "./web-session";
+
+/** A tRPC caller for the signed-in user; redirects to sign-in when there is none or it was revoked. */
+export async function requireCaller() {
+  const jar = await cookies();
+  const session = await webSessionFromCookie((name) => jar.get(name)?.value);
+  if (!session) redirect("/signin");
+  const h = await headers();
+  const caller = createCaller(
+    createInnerContext({
+      prisma: await getDb(),
+      auth: { kind: "web", session },
+      ip: h.get("x-forwarded-for"),
+      userAgent: h.get("user-agent"),
+    }),
+  );
+  return caller;
+}
+
+/** Runs a page's query; a stale or missing session sends the browser to sign in again. */
+export async function withSession<T>(fn: (caller: Awaited<ReturnType<typeof requireCaller>>) => Promise<T>): Promise<T> {
+  const caller = await requireCaller();
+  try {
+    return await fn(caller);
+  } catch (err) {
+    const status = (err as { cause?: { status?: number } }).cause?.status;
+    if (status === 401) redirect("/signin?expired=1");
+    throw err;
+  }
+}

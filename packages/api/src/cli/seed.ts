@@ -1,0 +1,17 @@
+// npm run db:seed [-- --json]: writes the demo data set; with --json prints its manifest.
+import { seedDemoData } from "@roster/db/seed";
+import { buildManifest } from "../services/demo-manifest";
+import { runCli, UsageError } from "./run";
+
+await runCli(async ({ db, config, args }) => {
+  const unknown = args.filter((a) => a !== "--json");
+  if (unknown.length > 0) throw new UsageError(`Unknown argument ${unknown[0]}. Usage: npm run db:seed [-- --json]`);
+  const started = Date.now();
+  const orgs = await seedDemoData(db.prisma);
+  const members = orgs.reduce((n, o) => n + o.members.length, 0);
+  console.error(`Seeded ${orgs.length} organizations and ${members} memberships in ${Date.now() - started} ms`);
+  if (args.includes("--json")) {
+    const manifest = await buildManifest(db.prisma, config.authSecret, orgs);
+    process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+  }
+});

@@ -1,0 +1,80 @@
+// tRPC contexts. The inner context takes how the caller presented itself (or a caller already
+// resolved, as the REST adapter and tests do); createContextFromRequest is the outer one that
+// reads headers. Resolution itself happens in the auth middleware (trpc.ts), in contract order.
+import { getConfig } from "@roster/config";
+import { type Db, getDb } from "@roster/db";
+import type { Caller } from "./auth/caller";
+import { newRequestId } from "./request-id";
+
+/** A web sign-in: the next-auth session token's claims (see apps/web auth options). */
+export interface WebSessionClaims {
+  userId: string;
+  sessionId: string;
+  accessVersion: number;
+}
+
+export type AuthInput =
+  | { kind: "resolved"; caller: Caller }
+  | { kind: "bearer"; authorization: string }
+  | { kind: "web"; session: WebSessionClaims }
+  | { kind: "none" };
+
+export interface InnerContext {
+  prisma: Db;
+  reqId: string;
+  ip: string | null;
+  userAgent: string | null;
+  auth: AuthInput;
+  authSecret: string;
+  maxBulkDelete: number;
+  /** Filled as the request is served, for its log line. */
+  requestLog: { callerId: string | null };
+}
+
+export function createInnerContext(
+  opts: Pick<InnerContext, "prisma" | "auth"> & Partial<Omit<InnerContext, "prisma" | "auth">>,
+): InnerContext {
+  const config = getConfig();
+  return {
+    reqId: opts.reqId ?? newRequestId(),
+    ip: opts.ip ?? null,
+    userAgent: opts.userAgent ?? null,
+    authSecret: opts.authSecret ?? config.authSecret,
+    maxBulkDelete: opts.maxBulkDelete ?? config.maxBulkDelete,
+    prisma: opts.prisma,
+    auth: opts.auth,
+    requestLog: opts.requestLog ?? { callerId: null },
+  };
+}
+
+/** The client address as the server saw it (first X-Forwarded-For hop when behind a proxy). */
+export function clientIp(headers: Headers): string | null {
+  const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return forwarded || headers.get("x-real-ip") || null;
+}
+
+/**
+ * The outer context for HTTP: a bearer Authorization header wins; otherwise the web session
+ * that the app resolved from its sign-in cookie, if any.
+ */
+export async function createContextFromRequest(opts: {
+  headers: Headers;
+  reqId?: string;
+  webSession?: WebSessionClaims | null;
+  requestLog?: InnerContext["requestLog"];
+}): Promise<InnerContext> {
+  const authorization = opts.headers.get("authorization");
+  const auth: AuthInput = authorization
+    ? { kind: "bearer", authorization }
+    : opts.webSession
+      ? { kind: "web", session: opts.webSession }
+      : { kind: "none" };
+  return createInnerContext({
+    prisma: await getDb(),
+    auth,
+    ip: clientIp(opts.headers),
+    userAgent: opts.headers.get("user-agent"),
+    ...(opts.reqId ? { reqId: opts.reqId } : {}),
+    ...(opts.requestLog ? { requestLog: opts.requestLog } : {}),
+  });
+}

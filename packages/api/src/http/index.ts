@@ -1,0 +1,2 @@
+export { handleTrpcRequest } from "./trpc-handler";
+export { logRequest } from "./log";

@@ -1,0 +1,42 @@
+// Permission rules `{ subject, actions[] }` for built-in and custom organization roles, and the
+// two questions the contract asks of them: may the caller act (check 9), and do the caller's
+// rules cover a target's (check 12).
+import {
+  PERMISSION_ACTIONS,
+  PERMISSION_SUBJECTS,
+  type OrgRole,
+  type PermissionAction,
+  type PermissionRule,
+  type PermissionSubject,
+  PermissionRules,
+} from "@roster/contract";
+
+const everything: PermissionRule[] = PERMISSION_SUBJECTS.map((subject) => ({ subject, actions: [...PERMISSION_ACTIONS] }));
+
+export const BUILT_IN_ROLE_RULES: Record<Exclude<OrgRole, "custom">, PermissionRule[]> = {
+  admin: everything,
+  member: [{ subject: "member", actions: ["read"] }],
+  "no-access": [],
+};
+
+/** The rules a membership holds: its built-in role's, or its custom role's stored rules. */
+export function rulesForRole(role: OrgRole, customRulesJson: unknown): PermissionRule[] {
+  if (role !== "custom") return BUILT_IN_ROLE_RULES[role];
+  const parsed = PermissionRules.safeParse(customRulesJson);
+  // A custom role whose stored rules do not parse grants nothing rather than something unknown.
+  return parsed.success ? parsed.data : [];
+}
+
+export function can(rules: readonly PermissionRule[], action: PermissionAction, subject: PermissionSubject): boolean {
+  return rules.some((r) => r.subject === subject && r.actions.includes(action));
+}
+
+/** The caller's rules for one subject, as `details` of a PermissionDenied answer. */
+export function rulesForSubject(rules: readonly PermissionRule[], subject: PermissionSubject): PermissionRule[] {
+  return rules.filter((r) => r.subject === subject);
+}
+
+/** True when every (subject, action) the target holds is held by the caller too. */
+export function covers(callerRules: readonly PermissionRule[], targetRules: readonly PermissionRule[]): boolean {
+  return targetRules.every((t) => t.actions.every((a) => can(callerRules, a, t.subject)));
+}

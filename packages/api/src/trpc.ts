@@ -1,0 +1,180 @@
+// The only initTRPC. Exports the router and procedure builders, and maps the service's errors to
+// TRPCError in one place (errorMapping), so every procedure answers with the contract's status,
+// `error` name, message and reqId.
+import type { PermissionAction, PermissionSubject, ValidationIssue } from "@roster/contract";
+import { initTRPC, TRPCError } from "@trpc/server";
+import type { z } from "zod";
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import { type Caller, resolveMembership, resolveSession, type SessionPrincipal, verifyBearer } from "./auth/caller";
+import type { InnerContext } from "./context";
+import {
+  AppError,
+  ForbiddenError,
+  InternalServerError,
+  PermissionDeniedError,
+  UnauthorizedError,
+  ValidationError,
+} from "./errors";
+import { getLogger } from "./logger";
+import { can, rulesForSubject } from "./permissions";
+
+const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: "BAD_REQUEST",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_SUPPORTED",
+  413: "PAYLOAD_TOO_LARGE",
+  422: "UNPROCESSABLE_CONTENT",
+  429: "TOO_MANY_REQUESTS",
+  500: "INTERNAL_SERVER_ERROR",
+};
+
+const NAME_BY_STATUS: Record<number, string> = {
+  400: "BadRequest",
+  401: "UnauthorizedError",
+  403: "ForbiddenError",
+  404: "NotFound",
+  405: "MethodNotAllowed",
+  413: "PayloadTooLarge",
+  422: "ValidationFailure",
+  429: "RateLimitExceeded",
+  500: "InternalServerError",
+};
+
+/** Standard Schema / zod issues as the contract's `{ code, path, message }`. */
+export function toValidationIssues(issues: readonly unknown[]): ValidationIssue[] {
+  return issues.map((raw) => {
+    const issue = raw as { code?: unknown; path?: readonly unknown[]; message?: unknown };
+    return {
+      code: typeof issue.code === "string" ? issue.code : "invalid",
+      path: (issue.path ?? []).map((p) => {
+        const key = typeof p === "object" && p !== null && "key" in p ? (p as { key: unknown }).key : p;
+        return typeof key === "number" ? key : String(key);
+      }),
+      message: typeof issue.message === "string" ? issue.message : "Invalid value",
+    };
+  });
+}
+
+function issuesOf(cause: unknown): readonly unknown[] | null {
+  const issues = (cause as { issues?: unknown } | undefined)?.issues;
+  return Array.isArray(issues) ? issues : null;
+}
+
+/** The AppError behind any procedure failure (input validation included). */
+export function appErrorOf(error: TRPCError): AppError {
+  if (error.cause instanceof AppError) return error.cause;
+  const issues = issuesOf(error.cause);
+  if (error.code === "BAD_REQUEST" && issues) return new ValidationError(toValidationIssues(issues));
+  return new InternalServerError();
+}
+
+function toTRPCError(app: AppError): TRPCError {
+  return new TRPCError({ code: CODE_BY_STATUS[app.status] ?? "INTERNAL_SERVER_ERROR", message: app.message, cause: app });
+}
+
+const t = initTRPC.context<InnerContext>().create({
+  errorFormatter({ shape, error, ctx }) {
+    const app = error.cause instanceof AppError ? error.cause : null;
+    const httpStatus = app?.status ?? shape.data.httpStatus;
+    const issues = app instanceof ValidationError ? app.issues : undefined;
+    return {
+      ...shape,
+      message: app?.message ?? (httpStatus >= 500 ? "Something went wrong" : shape.message),
+      data: {
+        code: shape.data.code,
+        httpStatus,
+        path: shape.data.path,
+        error: app?.errorName ?? NAME_BY_STATUS[httpStatus] ?? "InternalServerError",
+        reqId: ctx?.reqId ?? null,
+        ...(app && app.details !== undefined ? { details: app.details } : {}),
+        ...(issues ? { issues } : {}),
+      },
+    };
+  },
+});
+
+export const createTRPCRouter = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Every failure leaves here as a TRPCError whose cause is an AppError; the unexpected are logged. */
+const errorMapping = t.middleware(async ({ ctx, next, path }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const app = appErrorOf(result.error);
+  if (app instanceof InternalServerError) {
+    const cause = result.error.cause ?? result.error;
+    getLogger().error({ reqId: ctx.reqId, path, err: cause }, "unexpected error");
+  }
+  return { ...result, error: toTRPCError(app) };
+});
+
+export const publicProcedure = t.procedure.use(errorMapping);
+
+/**
+ * Checks 1 to 5 before anything else: a bearer token is verified in full (it carries its
+ * organization); a web sign-in has its session checked here and its membership per organization.
+ */
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  let bearer: Caller | null = null;
+  let principal: SessionPrincipal;
+  switch (ctx.auth.kind) {
+    case "resolved":
+      bearer = ctx.auth.caller;
+      principal = bearer;
+      break;
+    case "bearer":
+      bearer = await verifyBearer(ctx.prisma, ctx.auth.authorization, ctx.authSecret);
+      principal = bearer;
+      break;
+    case "web":
+      principal = await resolveSession(ctx.prisma, ctx.auth.session);
+      break;
+    default:
+      throw new UnauthorizedError("Token missing");
+  }
+  ctx.requestLog.callerId = principal.userId;
+  return next({ ctx: { principal, bearer } });
+});
+
+/**
+ * Check 8 (and check 5 for web sign-ins): the caller acting in `organizationId`.
+ * Used by the organization procedures after their input is parsed (check 7).
+ */
+export async function scopeToOrganization(
+  ctx: InnerContext & { principal: SessionPrincipal; bearer: Caller | null },
+  organizationId: string,
+): Promise<Caller> {
+  if (ctx.bearer) {
+    if (ctx.bearer.organizationId !== organizationId) {
+      throw new ForbiddenError(
+        `Your token is scoped to organization with ID ${ctx.bearer.organizationId}, but this resource belongs to a different organization.`,
+      );
+    }
+    return ctx.bearer;
+  }
+  return resolveMembership(ctx.prisma, ctx.principal, organizationId);
+}
+
+/** Check 9. */
+export function requirePermission(caller: Caller, action: PermissionAction, subject: PermissionSubject): void {
+  if (!can(caller.rules, action, subject)) {
+    throw new PermissionDeniedError(`You are not allowed to ${action} on ${subject}`, rulesForSubject(caller.rules, subject));
+  }
+}
+
+/**
+ * A procedure acting inside the organization its input names: input parsed (check 7), then
+ * scope (check 8), then permission (check 9). The resolver finds the caller in `ctx.caller`.
+ */
+export function orgProcedure<TInput extends z.ZodType<{ organizationId: string }>>(
+  input: TInput,
+  permission: { action: PermissionAction; subject: PermissionSubject },
+) {
+  return authedProcedure.input(input).use(async ({ ctx, input: parsed, next }) => {
+    const caller = await scopeToOrganization(ctx, (parsed as { organizationId: string }).organizationId);
+    requirePermission(caller, permission.action, permission.subject);
+    return next({ ctx: { caller } });
+  });
+}

@@ -1,0 +1,185 @@
+// The only reader of the environment. Every setting is validated here, once; a bad or missing
+// value stops start-up with one line naming the variable and what is wrong.
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const intFrom = (name: string, def: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return def;
+      if (!/^\d+$/.test(v.trim())) {
+        ctx.addIssue({ code: "custom", message: `${name} must be a whole number, got "${v}"` });
+        return z.NEVER;
+      }
+      const n = Number(v);
+      if (n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `${name} must be between ${min} and ${max}, got ${n}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const postgresUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === "") return undefined;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "DATABASE_URL is not a URL" });
+      return z.NEVER;
+    }
+    if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+      ctx.addIssue({
+        code: "custom",
+        message: `DATABASE_URL must be a postgres:// or postgresql:// URL, got ${url.protocol}//`,
+      });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).optional().default("development"),
+  DATABASE_URL: postgresUrl,
+  PGLITE_DIR: z.string().optional(),
+  AUTH_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || v.length >= 32, "AUTH_SECRET must be at least 32 characters"),
+  NEXTAUTH_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || URL.canParse(v), "NEXTAUTH_URL must be an absolute URL"),
+  PORT: intFrom("PORT", 3000, 0, 65535),
+  MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
+});
+
+export type DatabaseConfig =
+  | { kind: "postgres"; url: string }
+  | { kind: "embedded"; dir: string };
+
+export interface Config {
+  nodeEnv: "development" | "production" | "test";
+  database: DatabaseConfig;
+  /** The folder holding the embedded database and the generated development secret. */
+  dataDir: string;
+  authSecret: string;
+  nextAuthUrl: string | undefined;
+  port: number;
+  maxBulkDelete: number;
+  logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+}
+
+/** The repository root: the nearest folder upwards whose package.json declares workspaces. */
+export function repoRoot(from = process.cwd()): string {
+  let dir = path.resolve(/*turbopackIgnore: true*/ from);
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pkg, "utf8")).workspaces) return dir;
+      } catch {
+        // not a readable package.json: keep looking upwards
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(/*turbopackIgnore: true*/ from);
+    dir = parent;
+  }
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid configuration";
+  const name = String(issue.path[0] ?? "environment");
+  return issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
+}
+
+/**
+ * Reads the environment into a validated Config. `env` is injectable for tests; `log` receives
+ * the one line said when a development secret is generated.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  log: (line: string) => void = (line) => console.error(line),
+): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${firstIssue(parsed.error)}`);
+  const e = parsed.data;
+  const root = repoRoot();
+  const pgliteDir = path.resolve(/*turbopackIgnore: true*/ root, e.PGLITE_DIR || ".data/pglite");
+  const dataDir = path.dirname(pgliteDir);
+  let authSecret = e.AUTH_SECRET || "";
+  if (!authSecret) {
+    if (e.NODE_ENV === "production") {
+      throw new ConfigError(
+        "Invalid configuration: AUTH_SECRET is required when NODE_ENV=production (at least 32 characters, e.g. `openssl rand -base64 48`)",
+      );
+    }
+    authSecret = developmentSecret(dataDir, log);
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "embedded", dir: pgliteDir },
+    dataDir,
+    authSecret,
+    nextAuthUrl: e.NEXTAUTH_URL || undefined,
+    port: e.PORT,
+    maxBulkDelete: e.MAX_BULK_DELETE,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Outside production a missing AUTH_SECRET is generated once and kept in the data folder. */
+function developmentSecret(dataDir: string, log: (line: string) => void): string {
+  const file = path.join(dataDir, "auth-secret");
+  try {
+    const existing = fs.readFileSync(file, "utf8").trim();
+    if (existing.length >= 32) return existing;
+  } catch {
+    // absent: generate below
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString("base64url");
+  try {
+    fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
+    log(`AUTH_SECRET is not set: generated a development secret in ${file}`);
+    return secret;
+  } catch {
+    // another process wrote it first: use theirs
+    return fs.readFileSync(file, "utf8").trim();
+  }
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, read once. */
+export function getConfig(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Runs `fn`, and on a ConfigError prints its one line and exits 1 (for command-line entry points). */
+export function exitOnConfigError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

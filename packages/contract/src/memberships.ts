@@ -1,0 +1,53 @@
+// The documented operation's shapes (see the OpenAPI document and contract in the spec folder).
+import { z } from "zod";
+
+export const ORG_ROLES = ["admin", "member", "no-access", "custom"] as const;
+export const OrgRole = z.enum(ORG_ROLES);
+export type OrgRole = z.infer<typeof OrgRole>;
+
+export const MEMBERSHIP_STATUSES = ["invited", "accepted"] as const;
+export const MembershipStatus = z.enum(MEMBERSHIP_STATUSES);
+export type MembershipStatus = z.infer<typeof MembershipStatus>;
+
+/** ISO 8601 in UTC with milliseconds, e.g. 2026-11-28T09:15:00.000Z. */
+export const IsoDateTime = z.iso.datetime({ precision: 3 });
+
+/** A UUID given by a caller: surrounding white space is trimmed first. */
+export const TrimmedUuid = z.string().trim().pipe(z.uuid({ version: undefined }));
+
+export const MembershipDto = z
+  .object({
+    id: z.uuid(),
+    role: OrgRole,
+    status: MembershipStatus,
+    inviteEmail: z.string().nullable(),
+    createdAt: IsoDateTime,
+    updatedAt: IsoDateTime,
+    userId: z.uuid().nullable(),
+    orgId: z.uuid(),
+    roleId: z.uuid().nullable(),
+    projectFavorites: z.array(z.string()).nullable(),
+    isActive: z.boolean(),
+    lastInvitedAt: IsoDateTime.nullable(),
+    lastLoginAuthMethod: z.string().nullable(),
+    lastLoginTime: IsoDateTime.nullable(),
+  })
+  .strict();
+export type MembershipDto = z.infer<typeof MembershipDto>;
+
+export const MembershipUserDto = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    username: z.string(),
+    firstName: z.string().nullable(),
+    lastName: z.string().nullable(),
+  })
+  .strict();
+export type MembershipUserDto = z.infer<typeof MembershipUserDto>;
+
+export const MembershipWithUserDto = MembershipDto.extend({ user: MembershipUserDto.nullable() }).strict();
+export type MembershipWithUserDto = z.infer<typeof MembershipWithUserDto>;
+
+export const OrganizationPathParams = z.object({ organizationId: TrimmedUuid }).strict();
+export type OrganizationPathParams = z.infer<typeof OrganizationPathParams>;

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Generates the Prisma client into packages/db/src/generated (runs on every npm install).
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const env = {
+  ...process.env,
+  PRISMA_SCHEMA_ENGINE_BINARY: path.join(root, "scripts/no-schema-engine.sh"),
+  CHECKPOINT_DISABLE: "1",
+  PRISMA_HIDE_UPDATE_MESSAGE: "1",
+};
+const result = spawnSync(
+  process.execPath,
+  [path.join(root, "node_modules/prisma/build/index.js"), "generate", "--no-hints"],
+  { cwd: root, env, stdio: "inherit" },
+);
+process.exit(result.status ?? 1);
