@@ -31,8 +31,8 @@ export interface StartOptions {
   /** Seed the demo data when the database is empty (default true). */
   seedIfEmpty?: boolean;
   log?: (line: string) => void;
-  /** Where the web server's own output goes (default: inherited). */
-  serverOutput?: "inherit" | "ignore" | "pipe";
+  /** Where the web server's own output goes: inherited (default), ignored, or a file descriptor. */
+  serverOutput?: "inherit" | "ignore" | number;
 }
 
 /** Opens the configured database as its owner (the embedded one is refused if already in use). */
@@ -61,6 +61,8 @@ function walk(dir: string, out: string[]): void {
   }
   for (const e of entries) {
     if (e.name === "node_modules" || e.name === ".next" || e.name === ".turbo" || e.name === "test") continue;
+    // written by the build itself
+    if (e.name === "next-env.d.ts" || e.name.endsWith(".tsbuildinfo")) continue;
     const p = path.join(dir, e.name);
     if (e.isDirectory()) walk(p, out);
     else out.push(p);

@@ -1,0 +1,50 @@
+// What test files share: the run's database (see apps/web/test/global-setup.ts), a reseed that
+// returns the demo manifest, and lookups into that manifest.
+import { getConfig } from "@roster/config";
+import type { DemoManifest, ManifestMember, ManifestOrganization } from "@roster/contract";
+import { type ClientOptions, type Db, type DbHandle, openDb } from "@roster/db";
+import { seedDemoData } from "@roster/db/seed";
+import { afterAll, inject } from "vitest";
+import { buildManifest } from "../src/services/demo-manifest";
+
+let handle: Promise<DbHandle> | undefined;
+
+/** The run's database, opened once per test file and closed after it. */
+export function testDb(): Promise<Db> {
+  if (!handle) {
+    handle = openDb({ kind: "postgres", url: inject("databaseUrl") });
+    afterAll(async () => (await handle)?.close());
+  }
+  return handle.then((h) => h.prisma);
+}
+
+/** A separate client on the run's database (for counting statements, say); the caller closes it. */
+export function openTestDb(opts: ClientOptions = {}): Promise<DbHandle> {
+  return openDb({ kind: "postgres", url: inject("databaseUrl") }, opts);
+}
+
+export const baseUrl = (): string => inject("baseUrl");
+
+/** Writes the demo data afresh and returns its manifest, with fresh tokens. */
+export async function reseed(): Promise<DemoManifest> {
+  const prisma = await testDb();
+  return buildManifest(prisma, getConfig().authSecret, await seedDemoData(prisma));
+}
+
+export function orgOf(manifest: DemoManifest, slug: string): ManifestOrganization {
+  const org = manifest.organizations.find((o) => o.slug === slug);
+  if (!org) throw new Error(`no organization ${slug} in the manifest`);
+  return org;
+}
+
+export function memberOf(manifest: DemoManifest, slug: string, email: string): ManifestMember {
+  const m = orgOf(manifest, slug).members.find((x) => x.email === email);
+  if (!m) throw new Error(`no member ${email} in ${slug}`);
+  return m;
+}
+
+export function tokenOf(manifest: DemoManifest, slug: string, email: string): string {
+  const token = memberOf(manifest, slug, email).accessToken;
+  if (!token) throw new Error(`${email} in ${slug} has no token`);
+  return token;
+}
