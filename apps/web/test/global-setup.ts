@@ -8,18 +8,10 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig, repoRoot } from "@roster/config";
 import pg from "pg";
-import "vitest";
+import type {} from "@roster/api/testing";
 import type { TestProject } from "vitest/node";
 import { type RosterServer, startRoster } from "../scripts/server";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    baseUrl: string;
-    databaseUrl: string;
-    databaseKind: "postgres" | "embedded";
-    artifactsDir: string;
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,9 @@
 import { createCallerFactory, createTRPCRouter } from "./trpc";
+import { organizationsRouter } from "./router/organizations";
 import { viewerRouter } from "./router/viewer";
 
 export const appRouter = createTRPCRouter({
+  organizations: organizationsRouter,
   viewer: viewerRouter,
 });
 

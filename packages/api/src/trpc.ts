@@ -166,15 +166,16 @@ export function requirePermission(caller: Caller, action: PermissionAction, subj
 
 /**
  * A procedure acting inside the organization its input names: input parsed (check 7), then
- * scope (check 8), then permission (check 9). The resolver finds the caller in `ctx.caller`.
+ * scope (check 8), then, when given, the permission (check 9; bulk delete checks it in its
+ * service, beside checks 10 to 13). The resolver finds the caller in `ctx.caller`.
  */
 export function orgProcedure<TInput extends z.ZodType<{ organizationId: string }>>(
   input: TInput,
-  permission: { action: PermissionAction; subject: PermissionSubject },
+  permission?: { action: PermissionAction; subject: PermissionSubject },
 ) {
   return authedProcedure.input(input).use(async ({ ctx, input: parsed, next }) => {
     const caller = await scopeToOrganization(ctx, (parsed as { organizationId: string }).organizationId);
-    requirePermission(caller, permission.action, permission.subject);
+    if (permission) requirePermission(caller, permission.action, permission.subject);
     return next({ ctx: { caller } });
   });
 }

@@ -7,6 +7,15 @@ import { seedDemoData } from "@roster/db/seed";
 import { afterAll, inject } from "vitest";
 import { buildManifest } from "../src/services/demo-manifest";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    baseUrl: string;
+    databaseUrl: string;
+    databaseKind: "postgres" | "embedded";
+    artifactsDir: string;
+  }
+}
+
 let handle: Promise<DbHandle> | undefined;
 
 /** The run's database, opened once per test file and closed after it. */

@@ -2,3 +2,4 @@ export * from "./errors";
 export * from "./manifest";
 export * from "./memberships";
 export * from "./permissions";
+export * from "./bulk-delete";

@@ -4,12 +4,16 @@ import os from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
-import { loadConfig } from "@roster/config";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations, diffSchemaAgainstMigrations, type MigrationTarget, readMigrations } from "../src/migrate/index";
 import { engineMigrationsList } from "../src/migrate/diff-schema";
+import {
+  applyMigrations,
+  diffSchemaAgainstMigrations,
+  type MigrationTarget,
+  readMigrations,
+} from "../src/migrate/index";
 import { defaultMigrationsDir, schemaPath } from "../src/migrate/migrations-folder";
 import { loadSchemaEngine } from "../src/migrate/schema-engine";
 
@@ -171,7 +175,9 @@ describe("applyMigrations on PGlite", () => {
       try {
         const migrationsList = engineMigrationsList();
         const filters = { externalTables: [], externalEnums: [] };
-        expect(await engine.diagnoseMigrationHistory({ migrationsList, optInToShadowDatabase: false, filters })).toEqual({
+        expect(
+          await engine.diagnoseMigrationHistory({ migrationsList, optInToShadowDatabase: false, filters }),
+        ).toEqual({
           editedMigrationNames: [],
           failedMigrationNames: [],
           hasMigrationsTable: true,
@@ -196,9 +202,9 @@ describe("applyMigrations on PGlite", () => {
 });
 
 describe("applyMigrations on PostgreSQL", () => {
-  // DATABASE_URL, when set, says which server to use; each run works in a database of its own.
-  const database = loadConfig({ ...process.env, AUTH_SECRET: "x".repeat(32) }, () => {}).database;
-  const server = new URL(database.kind === "postgres" ? database.url : "postgresql://postgres@127.0.0.1:5432/postgres");
+  // Always the machine's PostgreSQL server, never DATABASE_URL: in the shared test run that may be
+  // the embedded database served on a loopback port, which has one session and no real locks.
+  const server = new URL("postgresql://postgres@127.0.0.1:5432/postgres");
   const urlOf = (name: string) => Object.assign(new URL(server), { pathname: `/${name}` }).toString();
   const name = `roster_migrate_${randomBytes(6).toString("hex")}`;
   const url = urlOf(name);

@@ -1,2 +1,3 @@
 export { handleTrpcRequest } from "./trpc-handler";
 export { logRequest } from "./log";
+export { readJsonBody, restRoute, MAX_BODY_BYTES, type RestContext } from "./rest";

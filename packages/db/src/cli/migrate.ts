@@ -1,20 +1,11 @@
 // `npm run db:migrate`              applies pending migrations to the configured database.
 // `npm run db:migrate:new -- --name x` writes prisma/migrations/<timestamp>_x from schema changes.
-import fs from "node:fs";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { exitOnConfigError, getConfig } from "@roster/config";
+import { openDb } from "../client";
 import { applyMigrations, createMigration, type MigrationTarget } from "../migrate/index";
 
 const USAGE = "Usage: migrate deploy | migrate new --name <name>";
-
-// Opens the embedded database folder directly. Only safe while no server has it open.
-async function openEmbeddedDatabase(dir: string): Promise<PGlite> {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const db = new PGlite(dir);
-  await db.waitReady;
-  return db;
-}
 
 function describeUrl(url: string): string {
   const u = new URL(url);
@@ -24,17 +15,12 @@ function describeUrl(url: string): string {
 async function deploy(): Promise<void> {
   const { database } = exitOnConfigError(getConfig);
   const onApplied = (name: string) => console.log(`Applied ${name}`);
-  let target: MigrationTarget;
-  let where: string;
-  let db: PGlite | undefined;
-  if (database.kind === "postgres") {
-    target = database;
-    where = describeUrl(database.url);
-  } else {
-    db = await openEmbeddedDatabase(database.dir);
-    target = { kind: "pglite", db };
-    where = `embedded database ${path.relative(process.cwd(), database.dir) || "."}`;
-  }
+  // The embedded database is reached like any other: through its owner's loopback port (this
+  // process becomes the owner when no server has it open; see embedded.ts).
+  const handle = await openDb(database);
+  const target: MigrationTarget = { kind: "postgres", url: handle.url as string };
+  const where =
+    database.kind === "postgres" ? describeUrl(database.url) : `embedded database ${path.relative(process.cwd(), database.dir) || "."}`;
   try {
     const { applied } = await applyMigrations(target, { onApplied });
     console.log(
@@ -43,7 +29,7 @@ async function deploy(): Promise<void> {
         : `No pending migrations: ${where} is up to date`,
     );
   } finally {
-    await db?.close();
+    await handle.close();
   }
 }
 

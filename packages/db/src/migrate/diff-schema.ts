@@ -57,9 +57,8 @@ export async function diffSchemaAgainstMigrations(opts: DiffOptions = {}): Promi
       engine.free();
     }
   } catch (err) {
-    throw new MigrationError(`Could not diff the schema against the migrations: ${takeEnginePanic() ?? engineMessage(err)}`, {
-      cause: err,
-    });
+    const reason = takeEnginePanic() ?? engineMessage(err);
+    throw new MigrationError(`Could not diff the schema against the migrations: ${reason}`, { cause: err });
   } finally {
     await db.close();
   }

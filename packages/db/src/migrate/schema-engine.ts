@@ -31,7 +31,11 @@ export function loadSchemaEngine(): Promise<typeof glue.SchemaEngine> {
     // The engine's panic hook writes to this global, as Prisma's CLI sets it up; without it a panic
     // turns into a TypeError that hides the reason.
     const g = globalThis as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(message: string): void } };
-    g.PRISMA_WASM_PANIC_REGISTRY ??= { set_message: (message) => void (panic = message) };
+    g.PRISMA_WASM_PANIC_REGISTRY ??= {
+      set_message: (message) => {
+        panic = message;
+      },
+    };
     const gluePath = createRequire(import.meta.url).resolve("@prisma/schema-engine-wasm/schema_engine_bg");
     const bytes = await fs.readFile(path.join(path.dirname(gluePath), "schema_engine_bg.wasm"));
     const { instance } = await WebAssembly.instantiate(bytes, {

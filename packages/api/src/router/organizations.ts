@@ -1,0 +1,49 @@
+import {
+  BulkDeleteMembershipsResponse,
+  bulkDeleteMembershipsInput,
+  ListMembershipIdsInput,
+  ListMembershipIdsOutput,
+  ListMembershipsInput,
+  ListMembershipsOutput,
+  PreviewBulkDeleteMembershipsResponse,
+} from "@roster/contract";
+import { getConfig } from "@roster/config";
+import { bulkDeleteMemberships, previewBulkDeleteMemberships } from "../services/bulk-delete-memberships";
+import { listMembershipIds, listMemberships } from "../services/list-memberships";
+import { createTRPCRouter, orgProcedure } from "../trpc";
+
+const BulkDeleteInput = bulkDeleteMembershipsInput(() => getConfig().maxBulkDelete);
+const readMembers = { action: "read", subject: "member" } as const;
+
+export const organizationsRouter = createTRPCRouter({
+  /** bulkDeleteOrgMemberships: removes the memberships, their project memberships, and records it. */
+  bulkDeleteMemberships: orgProcedure(BulkDeleteInput)
+    .output(BulkDeleteMembershipsResponse)
+    .mutation(({ ctx, input }) =>
+      bulkDeleteMemberships(ctx.prisma, ctx.caller, input.membershipIds, {
+        reqId: ctx.reqId,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+      }),
+    ),
+
+  /**
+   * Checks 9 to 13 without writing: what would go, and what would stop it. A mutation only so
+   * that up to MAX_BULK_DELETE ids travel in a request body rather than a URL.
+   */
+  previewBulkDeleteMemberships: orgProcedure(BulkDeleteInput, readMembers)
+    .output(PreviewBulkDeleteMembershipsResponse)
+    .mutation(({ ctx, input }) => previewBulkDeleteMemberships(ctx.prisma, ctx.caller, input.membershipIds)),
+
+  listMemberships: orgProcedure(ListMembershipsInput, readMembers)
+    .output(ListMembershipsOutput)
+    .query(({ ctx, input }) => listMemberships(ctx.prisma, input.organizationId, input)),
+
+  /** Every id matching a search and filters, up to MAX_BULK_DELETE ("select all matching"). */
+  listMembershipIds: orgProcedure(ListMembershipIdsInput, readMembers)
+    .output(ListMembershipIdsOutput)
+    .query(async ({ ctx, input }) => {
+      const { ids, total } = await listMembershipIds(ctx.prisma, input.organizationId, input, ctx.maxBulkDelete);
+      return { ids, total, capped: total > ids.length };
+    }),
+});

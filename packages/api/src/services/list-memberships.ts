@@ -1,0 +1,129 @@
+// The member list behind the admin UI and GET .../memberships: search, filters, sorting and
+// paging done in the database, with the total count.
+import type { ListMembershipsInput, ListMembershipsOutput, ListedMembership, OrgRole } from "@roster/contract";
+import { type Db, Prisma } from "@roster/db";
+
+type ListArgs = Omit<Required<Pick<ListMembershipsInput, "limit" | "sortBy" | "sortDir">>, never> &
+  Omit<ListMembershipsInput, "limit" | "sortBy" | "sortDir" | "organizationId">;
+
+interface Row {
+  id: string;
+  role: OrgRole;
+  status: "invited" | "accepted";
+  invite_email: string | null;
+  created_at: Date;
+  updated_at: Date;
+  user_id: string | null;
+  org_id: string;
+  role_id: string | null;
+  project_favorites: string[];
+  is_active: boolean;
+  last_invited_at: Date | null;
+  last_login_auth_method: string | null;
+  last_login_time: Date | null;
+  u_email: string | null;
+  u_username: string | null;
+  u_first_name: string | null;
+  u_last_name: string | null;
+  project_count: number;
+}
+
+const SORT_EXPRESSIONS: Record<NonNullable<ListMembershipsInput["sortBy"]>, Prisma.Sql> = {
+  name: Prisma.sql`lower(coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email, m.invite_email))`,
+  email: Prisma.sql`lower(coalesce(u.email, m.invite_email))`,
+  role: Prisma.sql`m.role`,
+  status: Prisma.sql`(CASE WHEN m.status = 'invited' THEN 0 WHEN m.is_active THEN 1 ELSE 2 END)`,
+  lastLoginTime: Prisma.sql`m.last_login_time`,
+  createdAt: Prisma.sql`m.created_at`,
+  projectCount: Prisma.sql`project_count`,
+};
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function filters(orgId: string, args: ListArgs): Prisma.Sql {
+  const parts: Prisma.Sql[] = [Prisma.sql`m.org_id = ${orgId}::uuid`];
+  if (args.search) {
+    const pattern = `%${escapeLike(args.search)}%`;
+    parts.push(
+      Prisma.sql`(u.email ILIKE ${pattern} OR m.invite_email ILIKE ${pattern} OR (coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) ILIKE ${pattern})`,
+    );
+  }
+  if (args.role) parts.push(Prisma.sql`m.role = ${args.role}::"OrgRole"`);
+  if (args.status === "invited") parts.push(Prisma.sql`m.status = 'invited'`);
+  if (args.status === "active") parts.push(Prisma.sql`m.status = 'accepted' AND m.is_active`);
+  if (args.status === "inactive") parts.push(Prisma.sql`m.status = 'accepted' AND NOT m.is_active`);
+  return Prisma.join(parts, " AND ");
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function toListed(r: Row): ListedMembership {
+  return {
+    id: r.id,
+    role: r.role,
+    status: r.status,
+    inviteEmail: r.invite_email,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+    userId: r.user_id,
+    orgId: r.org_id,
+    roleId: r.role_id,
+    projectFavorites: r.project_favorites,
+    isActive: r.is_active,
+    lastInvitedAt: iso(r.last_invited_at),
+    lastLoginAuthMethod: r.last_login_auth_method,
+    lastLoginTime: iso(r.last_login_time),
+    user: r.user_id
+      ? {
+          id: r.user_id,
+          email: r.u_email as string,
+          username: r.u_username as string,
+          firstName: r.u_first_name,
+          lastName: r.u_last_name,
+        }
+      : null,
+    projectCount: r.project_count,
+  };
+}
+
+export async function listMemberships(prisma: Db, orgId: string, args: ListArgs): Promise<ListMembershipsOutput> {
+  const offset = args.cursor ? Number(args.cursor) : 0;
+  const where = filters(orgId, args);
+  const dir = args.sortDir === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
+  const [rows, counted] = await Promise.all([
+    prisma.$queryRaw<Row[]>`
+      SELECT m.id, m.role::text AS role, m.status::text AS status, m.invite_email, m.created_at, m.updated_at,
+             m.user_id, m.org_id, m.role_id, m.project_favorites, m.is_active, m.last_invited_at,
+             m.last_login_auth_method, m.last_login_time,
+             u.email AS u_email, u.username AS u_username, u.first_name AS u_first_name, u.last_name AS u_last_name,
+             (SELECT count(*)::int FROM project_memberships pm JOIN projects p ON p.id = pm.project_id
+               WHERE pm.user_id = m.user_id AND p.org_id = m.org_id) AS project_count
+      FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
+      WHERE ${where}
+      ORDER BY ${SORT_EXPRESSIONS[args.sortBy]} ${dir} NULLS LAST, m.id
+      LIMIT ${args.limit} OFFSET ${offset}`,
+    prisma.$queryRaw<{ total: number }[]>`
+      SELECT count(*)::int AS total FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id WHERE ${where}`,
+  ]);
+  const total = counted[0]?.total ?? 0;
+  const next = offset + rows.length;
+  return { items: rows.map(toListed), total, nextCursor: rows.length > 0 && next < total ? String(next) : null };
+}
+
+/** The ids of every membership matching the filters, up to `cap` (the UI's "select all matching"). */
+export async function listMembershipIds(
+  prisma: Db,
+  orgId: string,
+  args: Omit<ListArgs, "limit" | "cursor" | "sortBy" | "sortDir">,
+  cap: number,
+): Promise<{ ids: string[]; total: number }> {
+  const where = filters(orgId, { ...args, limit: cap, sortBy: "email", sortDir: "asc" });
+  const [rows, counted] = await Promise.all([
+    prisma.$queryRaw<{ id: string }[]>`
+      SELECT m.id FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
+      WHERE ${where} ORDER BY lower(coalesce(u.email, m.invite_email)), m.id LIMIT ${cap}`,
+    prisma.$queryRaw<{ total: number }[]>`
+      SELECT count(*)::int AS total FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id WHERE ${where}`,
+  ]);
+  return { ids: rows.map((r) => r.id), total: counted[0]?.total ?? 0 };
+}
