@@ -3,6 +3,8 @@ import type { NextConfig } from "next";
 const nextConfig: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // The REST contract matches a trailing slash instead of redirecting it.
+  skipTrailingSlashRedirect: true,
   // Internal packages are consumed as TypeScript source.
   transpilePackages: ["@roster/api", "@roster/contract", "@roster/config", "@roster/db"],
   // Native, WebAssembly and driver packages load from node_modules at run time.

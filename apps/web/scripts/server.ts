@@ -62,7 +62,7 @@ function walk(dir: string, out: string[]): void {
   for (const e of entries) {
     if (e.name === "node_modules" || e.name === ".next" || e.name === ".turbo" || e.name === "test") continue;
     // written by the build itself
-    if (e.name === "next-env.d.ts" || e.name.endsWith(".tsbuildinfo")) continue;
+    if (e.name === "next-env.d.ts" || e.name === ".build-lock" || e.name.endsWith(".tsbuildinfo")) continue;
     const p = path.join(dir, e.name);
     if (e.isDirectory()) walk(p, out);
     else out.push(p);
@@ -96,18 +96,47 @@ export function buildIsCurrent(): boolean {
   }
 }
 
-/** Builds the web app (`next build`) unless the existing build is current. */
-export function ensureBuild(log: (line: string) => void = console.error): void {
-  if (buildIsCurrent()) return;
-  log("Building the web app (once; later starts reuse the build until the sources change)…");
-  const stamp = sourceStamp();
-  const result = spawnSync(process.execPath, [nextBin, "build"], {
-    cwd: webDir,
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-  });
-  if (result.status !== 0) throw new Error("The web app failed to build (see the output above)");
-  fs.writeFileSync(stampFile, `${stamp}\n`);
+const buildLock = path.join(webDir, ".build-lock");
+
+function lockHolder(): number | null {
+  try {
+    const pid = Number(fs.readFileSync(buildLock, "utf8"));
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Builds the web app (`next build`) unless the existing build is current. Two processes (two
+ * test runs, say) never build at once: the second waits for the first and reuses its build.
+ */
+export async function ensureBuild(log: (line: string) => void = console.error): Promise<void> {
+  for (;;) {
+    if (buildIsCurrent()) return;
+    try {
+      fs.writeFileSync(buildLock, String(process.pid), { flag: "wx" });
+      break;
+    } catch {
+      if (lockHolder() === null) fs.rmSync(buildLock, { force: true });
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    if (buildIsCurrent()) return;
+    log("Building the web app (once; later starts reuse the build until the sources change)…");
+    const stamp = sourceStamp();
+    const result = spawnSync(process.execPath, [nextBin, "build"], {
+      cwd: webDir,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+    });
+    if (result.status !== 0) throw new Error("The web app failed to build (see the output above)");
+    fs.writeFileSync(stampFile, `${stamp}\n`);
+  } finally {
+    fs.rmSync(buildLock, { force: true });
+  }
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
@@ -137,7 +166,7 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
       await seedDemoData(db.prisma);
       log("Seeded the demo data (organizations acme and globex)");
     }
-    ensureBuild(log);
+    await ensureBuild(log);
 
     const port = config.port;
     const url = `http://localhost:${port}`;

@@ -1,6 +1,7 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import type { WebSessionClaims } from "../context";
 import { createContextFromRequest } from "../context";
+import { AppError } from "../errors";
 import { appRouter } from "../root";
 import { logRequest } from "./log";
 import { newRequestId } from "../request-id";
@@ -24,7 +25,14 @@ export async function handleTrpcRequest(
         requestLog,
         webSession: req.headers.get("authorization") ? null : await opts.webSession(),
       }),
-    responseMeta: () => ({ headers: new Headers({ "x-request-id": reqId }) }),
+    responseMeta: ({ errors }) => {
+      const headers = new Headers({ "x-request-id": reqId });
+      // A failure's own headers go out with it (WWW-Authenticate on every 401, as the contract says).
+      for (const error of errors) {
+        if (error.cause instanceof AppError) for (const [name, value] of Object.entries(error.cause.headers)) headers.set(name, value);
+      }
+      return { headers };
+    },
   });
   logRequest({ reqId, method: req.method, route: "/api/trpc", url: req.url, status: response.status, started, callerId: requestLog.callerId });
   return response;

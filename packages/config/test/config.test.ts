@@ -1,0 +1,211 @@
+// loadConfig with injected environments: defaults, every refusal naming its variable in one line,
+// and the development secret generated once. Plus the real start-up refusing production without
+// AUTH_SECRET.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, repoRoot } from "../src/index";
+
+const SECRET = "s".repeat(32);
+const tempDirs: string[] = [];
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roster-config-"));
+  tempDirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A log that must stay silent unless a test expects a line. */
+function lines() {
+  const said: string[] = [];
+  return { said, log: (line: string) => said.push(line) };
+}
+
+/** The one-line refusal loadConfig gives for `env`. */
+function refusal(env: Record<string, string | undefined>): string {
+  const { said, log } = lines();
+  let thrown: unknown;
+  try {
+    loadConfig({ PGLITE_DIR: path.join(tempDir(), "pglite"), ...env }, log);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  const message = (thrown as ConfigError).message;
+  expect(message).not.toMatch(/[\r\n]/);
+  expect(said).toEqual([]);
+  return message;
+}
+
+describe("loadConfig", () => {
+  it("has defaults: port 3000, 1000 ids, the embedded database under the repository", () => {
+    const { said, log } = lines();
+    const config = loadConfig({ AUTH_SECRET: SECRET }, log);
+    const root = repoRoot();
+    expect(config).toEqual({
+      nodeEnv: "development",
+      database: { kind: "embedded", dir: path.join(root, ".data", "pglite") },
+      dataDir: path.join(root, ".data"),
+      authSecret: SECRET,
+      nextAuthUrl: undefined,
+      port: 3000,
+      maxBulkDelete: 1000,
+      logLevel: "info",
+    });
+    expect(said).toEqual([]);
+  });
+
+  it("puts the embedded database in PGLITE_DIR and treats empty values as unset", () => {
+    const dir = tempDir();
+    const config = loadConfig(
+      { AUTH_SECRET: SECRET, PGLITE_DIR: path.join(dir, "db"), PORT: "", MAX_BULK_DELETE: "", DATABASE_URL: " " },
+      lines().log,
+    );
+    expect(config.database).toEqual({ kind: "embedded", dir: path.join(dir, "db") });
+    expect(config.dataDir).toBe(dir);
+    expect(config.port).toBe(3000);
+    expect(config.maxBulkDelete).toBe(1000);
+  });
+
+  it("takes the settings it is given", () => {
+    const config = loadConfig(
+      {
+        AUTH_SECRET: SECRET,
+        NODE_ENV: "production",
+        PORT: "8080",
+        MAX_BULK_DELETE: "50",
+        LOG_LEVEL: "debug",
+        NEXTAUTH_URL: "https://roster.example.com",
+      },
+      lines().log,
+    );
+    expect(config).toMatchObject({
+      nodeEnv: "production",
+      port: 8080,
+      maxBulkDelete: 50,
+      logLevel: "debug",
+      nextAuthUrl: "https://roster.example.com",
+    });
+  });
+
+  it.each(["postgres://roster@db.internal:5432/roster", "postgresql://u:p@127.0.0.1/test?sslmode=disable"])(
+    "uses PostgreSQL for DATABASE_URL %s",
+    (url) => {
+      const config = loadConfig({ AUTH_SECRET: SECRET, DATABASE_URL: url }, lines().log);
+      expect(config.database).toEqual({ kind: "postgres", url });
+    },
+  );
+
+  it.each([
+    ["a mysql:// DATABASE_URL", { DATABASE_URL: "mysql://root@localhost/roster" }, "DATABASE_URL", /postgres/],
+    ["a DATABASE_URL that is not a URL", { DATABASE_URL: "not a url" }, "DATABASE_URL", /not a URL/],
+    ['PORT "abc"', { PORT: "abc" }, "PORT", /abc/],
+    ['PORT "70000"', { PORT: "70000" }, "PORT", /70000/],
+    ['PORT "-1"', { PORT: "-1" }, "PORT", /-1/],
+    ["MAX_BULK_DELETE 0", { MAX_BULK_DELETE: "0" }, "MAX_BULK_DELETE", /0/],
+    ["MAX_BULK_DELETE 1.5", { MAX_BULK_DELETE: "1.5" }, "MAX_BULK_DELETE", /1\.5/],
+    ["an AUTH_SECRET shorter than 32 characters", { AUTH_SECRET: "too-short" }, "AUTH_SECRET", /32/],
+    ["an unknown NODE_ENV", { NODE_ENV: "staging" }, "NODE_ENV", /.*/],
+    ["production without AUTH_SECRET", { NODE_ENV: "production" }, "AUTH_SECRET", /production/],
+    ["production with an empty AUTH_SECRET", { NODE_ENV: "production", AUTH_SECRET: "" }, "AUTH_SECRET", /production/],
+  ] as const)("refuses %s in one line naming %s", (_name, env, variable, detail) => {
+    const message = refusal({ AUTH_SECRET: SECRET, ...env });
+    expect(message).toMatch(/^Invalid configuration: /);
+    expect(message).toContain(variable);
+    expect(message).toMatch(detail);
+  });
+
+  it("refuses production without AUTH_SECRET and writes no secret file", () => {
+    const dir = tempDir();
+    expect(() => loadConfig({ NODE_ENV: "production", PGLITE_DIR: path.join(dir, "pglite") }, lines().log)).toThrow(
+      /AUTH_SECRET/,
+    );
+    expect(fs.existsSync(path.join(dir, "auth-secret"))).toBe(false);
+  });
+
+  it("generates a development secret once, says so in one line, and reuses it", () => {
+    const dir = path.join(tempDir(), "data");
+    const env = { PGLITE_DIR: path.join(dir, "pglite") };
+    const first = lines();
+    const config = loadConfig(env, first.log);
+    const file = path.join(dir, "auth-secret");
+
+    expect(config.dataDir).toBe(dir);
+    expect(config.authSecret.length).toBeGreaterThanOrEqual(32);
+    expect(fs.readFileSync(file, "utf8").trim()).toBe(config.authSecret);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(first.said).toHaveLength(1);
+    expect(first.said[0]).not.toMatch(/[\r\n]/);
+    expect(first.said[0]).toContain("AUTH_SECRET");
+    expect(first.said[0]).toContain(file);
+    expect(first.said[0]).not.toContain(config.authSecret);
+
+    const second = lines();
+    expect(loadConfig(env, second.log).authSecret).toBe(config.authSecret);
+    expect(loadConfig({ ...env, NODE_ENV: "test" }, second.log).authSecret).toBe(config.authSecret);
+    expect(second.said).toEqual([]);
+  });
+
+  it("prefers AUTH_SECRET over a generated one", () => {
+    const dir = tempDir();
+    const env = { PGLITE_DIR: path.join(dir, "pglite") };
+    const generated = loadConfig(env, lines().log).authSecret;
+    expect(loadConfig({ ...env, AUTH_SECRET: SECRET }, lines().log).authSecret).toBe(SECRET);
+    expect(generated).not.toBe(SECRET);
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe("npm start", () => {
+  it("exits 1 at once in production without AUTH_SECRET, with one line naming it", async () => {
+    const dir = tempDir();
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      NODE_ENV: "production",
+      PORT: String(await freePort()),
+      // nowhere near the run's database or the repository's data folder, should it get that far
+      PGLITE_DIR: path.join(dir, "pglite"),
+      NO_COLOR: "1",
+    };
+    delete env.AUTH_SECRET;
+    delete env.DATABASE_URL;
+    delete env.NEXTAUTH_URL;
+
+    const started = Date.now();
+    const result = spawnSync("npx", ["tsx", "apps/web/scripts/start.ts"], {
+      cwd: repoRoot(),
+      env,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    const elapsed = Date.now() - started;
+
+    expect(result.error).toBeUndefined();
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(1);
+    const stderr = result.stderr.trim().split("\n");
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toContain("AUTH_SECRET");
+    expect(stderr[0]).toMatch(/production/);
+    expect(result.stdout.trim()).toBe("");
+    expect(elapsed).toBeLessThan(60_000);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  }, 70_000);
+});
