@@ -3,5 +3,6 @@ import type { AppRouter } from "./root";
 
 export { appRouter, createCaller, type AppRouter } from "./root";
 export { clientIp, createContextFromRequest, createInnerContext, type InnerContext, type WebSessionClaims } from "./context";
+export { buildOpenApiDocument } from "./openapi";
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;

@@ -10,26 +10,17 @@ export const DEFAULT_MAX_BULK_DELETE = 1000;
  * function, read when a body is parsed (the limit is a server setting, unknown at import time).
  */
 export function bulkDeleteMembershipsBody(max: number | (() => number) = DEFAULT_MAX_BULK_DELETE) {
-  const limit = typeof max === "number" ? () => max : max;
-  return z
-    .object({
-      membershipIds: z
-        .array(TrimmedUuid)
-        .superRefine((ids, ctx) => {
-          const maximum = limit();
-          if (ids.length > maximum) {
-            ctx.addIssue({
-              code: "too_big",
-              origin: "array",
-              maximum,
-              inclusive: true,
-              message: `At most ${maximum} membership ids can be deleted in one request`,
-            });
+  const message = (n: number) => `At most ${n} membership ids can be deleted in one request`;
+  const ids =
+    typeof max === "number"
+      ? z.array(TrimmedUuid).max(max, { message: message(max) })
+      : z.array(TrimmedUuid).superRefine((list, ctx) => {
+          const maximum = max();
+          if (list.length > maximum) {
+            ctx.addIssue({ code: "too_big", origin: "array", maximum, inclusive: true, message: message(maximum) });
           }
-        })
-        .describe("The IDs of the memberships to delete."),
-    })
-    .strict();
+        });
+  return z.object({ membershipIds: ids.describe("The IDs of the memberships to delete.") }).strict();
 }
 export type BulkDeleteMembershipsBody = z.infer<ReturnType<typeof bulkDeleteMembershipsBody>>;
 

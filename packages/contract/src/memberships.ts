@@ -12,8 +12,12 @@ export type MembershipStatus = z.infer<typeof MembershipStatus>;
 /** ISO 8601 in UTC with milliseconds, e.g. 2026-11-28T09:15:00.000Z. */
 export const IsoDateTime = z.iso.datetime({ precision: 3 });
 
-/** A UUID given by a caller: surrounding white space is trimmed first. */
-export const TrimmedUuid = z.string().trim().pipe(z.uuid({ version: undefined }));
+/**
+ * A UUID given by a caller: surrounding white space is trimmed first. Any 8-4-4-4-12 hex id is
+ * accepted (as PostgreSQL does), not only RFC 9562 versions: an id of the right shape that names
+ * nothing is a 404, not a 422.
+ */
+export const TrimmedUuid = z.string().trim().pipe(z.guid({ message: "Invalid UUID" }));
 
 export const MembershipDto = z
   .object({

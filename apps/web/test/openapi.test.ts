@@ -1,0 +1,113 @@
+// The generated OpenAPI document against the documented operation (spec folder). Only the
+// deliberate differences named below are allowed.
+import fs from "node:fs";
+import path from "node:path";
+import { baseUrl } from "@roster/api/testing";
+import { repoRoot } from "@roster/config";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+type Schema = Record<string, unknown>;
+const PATH = "/api/v2/organizations/{organizationId}/memberships";
+
+/**
+ * Deliberate differences from the documented operation, by name:
+ * - "uuid format": ids (path parameter, membershipIds items) carry `format: uuid`.
+ * - "maxItems": membershipIds is bounded by MAX_BULK_DELETE.
+ * - "413": a body over 1 MiB is answered 413 PayloadTooLarge.
+ * - "429": the rate limit's answer is documented ahead of the limit itself.
+ * - "role enum" / "status enum": `role` and `status` list their values.
+ * - "required keys": every one of the 14 membership keys is always present.
+ * - "details on 400/403 only", "422 message": the envelope as the contract page fixes it.
+ * - "patterns": string formats also carry the regular expression the server checks.
+ * - "descriptions": prose is ours.
+ */
+const DELIBERATE_RESPONSE_CODES = ["413", "429"];
+
+/** Drops prose and the deliberate additions, so the two documents compare on structure. */
+function normalize(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(normalize);
+  if (!schema || typeof schema !== "object") return schema;
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(schema as Schema)) {
+    if (["description", "pattern", "maxItems", "default", "title"].includes(key)) continue; // prose, "patterns", "maxItems"
+    if (key === "format" && value === "uuid") continue; // "uuid format"
+    if (key === "enum" && (schema as Schema).type === "string" && Array.isArray(value) && value.length > 1) continue; // "role enum", "status enum"
+    out[key] = normalize(value);
+  }
+  return out;
+}
+
+function withoutRequired(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutRequired);
+  if (!schema || typeof schema !== "object") return schema;
+  return Object.fromEntries(
+    Object.entries(schema as Schema)
+      .filter(([k]) => k !== "required")
+      .map(([k, v]) => [k, withoutRequired(v)]),
+  );
+}
+
+describe("OpenAPI document", async () => {
+  const spec = parse(fs.readFileSync(path.join(repoRoot(), "../shared/spec/bulk-delete-memberships.openapi.yaml"), "utf8"));
+  const res = await fetch(`${baseUrl()}/api/openapi.json`);
+  const doc = (await res.json()) as Schema & { paths: Record<string, Record<string, Schema>> };
+  const ours = doc.paths[PATH]?.delete as Schema & { responses: Record<string, Schema> };
+  const theirs = spec.paths[PATH].delete as Schema & { responses: Record<string, Schema> };
+  const bodySchema = (r: Schema) => (r.content as Record<string, { schema: Schema }>)["application/json"]?.schema;
+
+  it("is served as JSON and describes both operations", () => {
+    expect(res.status).toBe(200);
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths[PATH] ?? {}).sort()).toEqual(["delete", "get"]);
+  });
+
+  it("has the documented path, method, operation id, parameter and security", () => {
+    expect(ours.operationId).toBe(theirs.operationId);
+    expect(normalize(ours.parameters)).toEqual(normalize(theirs.parameters));
+    expect(ours.security).toEqual(theirs.security);
+    expect(doc.components).toMatchObject({ securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } });
+  });
+
+  it("has the documented request schema", () => {
+    const req = (r: Schema) => bodySchema(r.requestBody as Schema);
+    expect((ours.requestBody as Schema).required).toBe(true);
+    expect(normalize(req(ours))).toEqual(normalize(req(theirs)));
+  });
+
+  it("answers every documented response code with the documented schema", () => {
+    const extra = Object.keys(ours.responses).filter((c) => !(c in theirs.responses));
+    expect(extra.sort()).toEqual(DELIBERATE_RESPONSE_CODES);
+    for (const [code, response] of Object.entries(theirs.responses)) {
+      const mine = ours.responses[code];
+      expect(mine, `response ${code}`).toBeDefined();
+      const a = normalize(bodySchema(mine as Schema)) as Schema;
+      const b = normalize(bodySchema(response)) as Schema;
+      if (code === "200") {
+        // "required keys": ours requires all 14 keys, a superset of the documented ones.
+        const item = (s: Schema) => ((s.properties as Schema).memberships as Schema).items as Schema;
+        expect(item(a).required).toEqual(expect.arrayContaining(item(b).required as string[]));
+        expect(withoutRequired(a)).toEqual(withoutRequired(b));
+        continue;
+      }
+      const props = (s: Schema) => s.properties as Schema;
+      expect(Object.keys(props(a)).sort(), `envelope keys of ${code}`).toEqual(Object.keys(props(b)).sort());
+      expect(props(a).statusCode, `statusCode of ${code}`).toEqual(props(b).statusCode);
+      expect(a.additionalProperties).toBe(false);
+      expect(a.required).toEqual(expect.arrayContaining(b.required as string[]));
+    }
+  });
+
+  it("renders the interactive reference from this server alone", async () => {
+    const page = await fetch(`${baseUrl()}/docs`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("/api/openapi.json");
+    expect(html).toContain('src="/docs/scalar.js"');
+    expect(html).not.toMatch(/https?:\/\/(cdn|fonts)\./);
+    const script = await fetch(`${baseUrl()}/docs/scalar.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toContain("javascript");
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+  });
+});

@@ -1,0 +1,120 @@
+// The OpenAPI 3 document of the REST surface, generated from the shared zod schemas.
+import {
+  BulkDeleteMembershipsResponse,
+  bulkDeleteMembershipsBody,
+  ListMembershipsRestResponse,
+  ReqId,
+  ValidationIssue,
+} from "@roster/contract";
+import { z } from "zod";
+
+type JsonSchema = Record<string, unknown>;
+
+const schemaOf = (schema: z.ZodType, io: "input" | "output"): JsonSchema => {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "openapi-3.0", io, unrepresentable: "any" }) as JsonSchema;
+  return rest;
+};
+
+/** The error envelope as answered with one status: `details` only on 400 and 403. */
+function errorEnvelope(status: number): z.ZodType {
+  const base = {
+    reqId: ReqId,
+    statusCode: z.literal(status),
+    error: z.string(),
+  };
+  if (status === 422) return z.object({ ...base, message: z.array(ValidationIssue) }).strict();
+  if (status === 400 || status === 403) return z.object({ ...base, message: z.string(), details: z.unknown().optional() }).strict();
+  return z.object({ ...base, message: z.string() }).strict();
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  200: "Success",
+  400: "Bad request: invalid JSON, own membership, or the last admin would be removed",
+  401: "Missing, invalid, expired or revoked access token",
+  403: "Not a member, other organization, permission denied, or privilege boundary",
+  404: "Memberships not found in the organization",
+  413: "Request body larger than 1 MiB",
+  422: "Body or path fails the schema",
+  429: "Rate limit exceeded",
+  500: "Unexpected error",
+};
+
+function errorResponses(statuses: number[]): Record<string, unknown> {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      {
+        description: DESCRIPTIONS[status],
+        content: { "application/json": { schema: schemaOf(errorEnvelope(status), "output") } },
+      },
+    ]),
+  );
+}
+
+const organizationIdParameter = {
+  schema: { type: "string", format: "uuid" },
+  in: "path",
+  name: "organizationId",
+  required: true,
+  description: "The ID of the organization to delete the memberships from.",
+};
+
+export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: string }) {
+  return {
+    openapi: "3.0.3",
+    info: {
+      title: "Roster API",
+      description:
+        "Remove organization members safely, one or thousands at a time. Compatible with the bulkDeleteOrgMemberships operation of the Infisical API.",
+      version: "1.0.0",
+    },
+    servers: opts.serverUrl ? [{ url: opts.serverUrl }] : [],
+    security: [],
+    paths: {
+      "/api/v2/organizations/{organizationId}/memberships": {
+        delete: {
+          tags: ["Organizations"],
+          description: "Bulk delete organization user memberships",
+          operationId: "bulkDeleteOrgMemberships",
+          parameters: [organizationIdParameter],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: schemaOf(bulkDeleteMembershipsBody(opts.maxBulkDelete), "input") } },
+          },
+          responses: {
+            "200": {
+              description: "The deleted memberships, in the order their ids were first given",
+              content: { "application/json": { schema: schemaOf(BulkDeleteMembershipsResponse, "output") } },
+            },
+            ...errorResponses([400, 401, 403, 404, 413, 422, 429, 500]),
+          },
+          security: [{ bearerAuth: [] }],
+        },
+        get: {
+          tags: ["Organizations"],
+          description: "List the organization's user memberships",
+          operationId: "listOrgMemberships",
+          parameters: [{ ...organizationIdParameter, description: "The ID of the organization." }],
+          responses: {
+            "200": {
+              description: "Every user membership of the organization, with its user (null for invites)",
+              content: { "application/json": { schema: schemaOf(ListMembershipsRestResponse, "output") } },
+            },
+            ...errorResponses([401, 403, 422, 429, 500]),
+          },
+          security: [{ bearerAuth: [] }],
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "A Roster access token (`npm run token`), scoped to one organization",
+        },
+      },
+    },
+  };
+}
