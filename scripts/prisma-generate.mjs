@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Generates the Prisma client into packages/db/src/generated (runs on every npm install).
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const env = {

@@ -184,7 +184,9 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
         MAX_BULK_DELETE: String(config.maxBulkDelete),
       },
     });
-    const exited = new Promise<number>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+    const exited = new Promise<number>((resolve) =>
+      child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+    );
     try {
       await waitForHealth(url, child);
     } catch (err) {

@@ -6,7 +6,9 @@ import { startRoster } from "./server";
 async function main(): Promise<void> {
   const config = getConfig();
   const where =
-    config.database.kind === "postgres" ? "PostgreSQL (DATABASE_URL)" : `the embedded database in ${config.database.dir}`;
+    config.database.kind === "postgres"
+      ? "PostgreSQL (DATABASE_URL)"
+      : `the embedded database in ${config.database.dir}`;
   console.error(`Starting Roster on ${where}…`);
   const server = await startRoster({ config });
   console.log(`\nRoster is running at ${server.url}`);
@@ -25,6 +27,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `Roster could not start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    err instanceof ConfigError
+      ? err.message
+      : `Roster could not start: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

@@ -34,7 +34,9 @@ export class TokenError extends AppError {
     );
   }
   static invalidAlgorithm() {
-    return new TokenError("The access token is signed with an invalid algorithm. Please provide a valid token and try again.");
+    return new TokenError(
+      "The access token is signed with an invalid algorithm. Please provide a valid token and try again.",
+    );
   }
   static invalid() {
     return new TokenError("The provided access token is invalid.");

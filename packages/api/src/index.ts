@@ -1,8 +1,14 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "./root";
 
-export { appRouter, createCaller, type AppRouter } from "./root";
-export { clientIp, createContextFromRequest, createInnerContext, type InnerContext, type WebSessionClaims } from "./context";
+export {
+  clientIp,
+  createContextFromRequest,
+  createInnerContext,
+  type InnerContext,
+  type WebSessionClaims,
+} from "./context";
 export { buildOpenApiDocument } from "./openapi";
+export { type AppRouter, appRouter, createCaller } from "./root";
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;

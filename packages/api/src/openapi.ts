@@ -11,7 +11,11 @@ import { z } from "zod";
 type JsonSchema = Record<string, unknown>;
 
 const schemaOf = (schema: z.ZodType, io: "input" | "output"): JsonSchema => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "openapi-3.0", io, unrepresentable: "any" }) as JsonSchema;
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    target: "openapi-3.0",
+    io,
+    unrepresentable: "any",
+  }) as JsonSchema;
   return rest;
 };
 
@@ -23,7 +27,8 @@ function errorEnvelope(status: number): z.ZodType {
     error: z.string(),
   };
   if (status === 422) return z.object({ ...base, message: z.array(ValidationIssue) }).strict();
-  if (status === 400 || status === 403) return z.object({ ...base, message: z.string(), details: z.unknown().optional() }).strict();
+  if (status === 400 || status === 403)
+    return z.object({ ...base, message: z.string(), details: z.unknown().optional() }).strict();
   return z.object({ ...base, message: z.string() }).strict();
 }
 
@@ -79,7 +84,9 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
           parameters: [organizationIdParameter],
           requestBody: {
             required: true,
-            content: { "application/json": { schema: schemaOf(bulkDeleteMembershipsBody(opts.maxBulkDelete), "input") } },
+            content: {
+              "application/json": { schema: schemaOf(bulkDeleteMembershipsBody(opts.maxBulkDelete), "input") },
+            },
           },
           responses: {
             "200": {

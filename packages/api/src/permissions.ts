@@ -2,16 +2,19 @@
 // two questions the contract asks of them: may the caller act (check 9), and do the caller's
 // rules cover a target's (check 12).
 import {
+  type OrgRole,
   PERMISSION_ACTIONS,
   PERMISSION_SUBJECTS,
-  type OrgRole,
   type PermissionAction,
   type PermissionRule,
-  type PermissionSubject,
   PermissionRules,
+  type PermissionSubject,
 } from "@roster/contract";
 
-const everything: PermissionRule[] = PERMISSION_SUBJECTS.map((subject) => ({ subject, actions: [...PERMISSION_ACTIONS] }));
+const everything: PermissionRule[] = PERMISSION_SUBJECTS.map((subject) => ({
+  subject,
+  actions: [...PERMISSION_ACTIONS],
+}));
 
 export const BUILT_IN_ROLE_RULES: Record<Exclude<OrgRole, "custom">, PermissionRule[]> = {
   admin: everything,

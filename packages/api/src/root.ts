@@ -1,6 +1,6 @@
-import { createCallerFactory, createTRPCRouter } from "./trpc";
 import { organizationsRouter } from "./router/organizations";
 import { viewerRouter } from "./router/viewer";
+import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
   organizations: organizationsRouter,

@@ -3,8 +3,8 @@
 // `error` name, message and reqId.
 import type { PermissionAction, PermissionSubject, ValidationIssue } from "@roster/contract";
 import { initTRPC, TRPCError } from "@trpc/server";
-import type { z } from "zod";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import type { z } from "zod";
 import { type Caller, resolveMembership, resolveSession, type SessionPrincipal, verifyBearer } from "./auth/caller";
 import type { InnerContext } from "./context";
 import {
@@ -71,7 +71,11 @@ export function appErrorOf(error: TRPCError): AppError {
 }
 
 function toTRPCError(app: AppError): TRPCError {
-  return new TRPCError({ code: CODE_BY_STATUS[app.status] ?? "INTERNAL_SERVER_ERROR", message: app.message, cause: app });
+  return new TRPCError({
+    code: CODE_BY_STATUS[app.status] ?? "INTERNAL_SERVER_ERROR",
+    message: app.message,
+    cause: app,
+  });
 }
 
 const t = initTRPC.context<InnerContext>().create({
@@ -160,7 +164,10 @@ export async function scopeToOrganization(
 /** Check 9. */
 export function requirePermission(caller: Caller, action: PermissionAction, subject: PermissionSubject): void {
   if (!can(caller.rules, action, subject)) {
-    throw new PermissionDeniedError(`You are not allowed to ${action} on ${subject}`, rulesForSubject(caller.rules, subject));
+    throw new PermissionDeniedError(
+      `You are not allowed to ${action} on ${subject}`,
+      rulesForSubject(caller.rules, subject),
+    );
   }
 }
 

@@ -66,9 +66,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
 });
 
-export type DatabaseConfig =
-  | { kind: "postgres"; url: string }
-  | { kind: "embedded"; dir: string };
+export type DatabaseConfig = { kind: "postgres"; url: string } | { kind: "embedded"; dir: string };
 
 export interface Config {
   nodeEnv: "development" | "production" | "test";

@@ -36,7 +36,12 @@ export const BulkDeleteMembershipsResponse = z.object({ memberships: z.array(Mem
 export type BulkDeleteMembershipsResponse = z.infer<typeof BulkDeleteMembershipsResponse>;
 
 /** What stops a removal, as the preview reports it (the same status, name and message as a real request). */
-export const PreviewBlocker = ErrorEnvelope.pick({ statusCode: true, error: true, message: true, details: true }).extend({
+export const PreviewBlocker = ErrorEnvelope.pick({
+  statusCode: true,
+  error: true,
+  message: true,
+  details: true,
+}).extend({
   message: z.string(),
 });
 export type PreviewBlocker = z.infer<typeof PreviewBlocker>;
@@ -53,7 +58,15 @@ export const PreviewBulkDeleteMembershipsResponse = z
   .strict();
 export type PreviewBulkDeleteMembershipsResponse = z.infer<typeof PreviewBulkDeleteMembershipsResponse>;
 
-export const MEMBER_SORT_FIELDS = ["name", "email", "role", "status", "lastLoginTime", "createdAt", "projectCount"] as const;
+export const MEMBER_SORT_FIELDS = [
+  "name",
+  "email",
+  "role",
+  "status",
+  "lastLoginTime",
+  "createdAt",
+  "projectCount",
+] as const;
 export const MEMBER_STATUS_FILTERS = ["invited", "active", "inactive"] as const;
 
 export const ListMembershipsInput = z

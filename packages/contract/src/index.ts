@@ -1,5 +1,5 @@
+export * from "./bulk-delete";
 export * from "./errors";
 export * from "./manifest";
 export * from "./memberships";
 export * from "./permissions";
-export * from "./bulk-delete";

@@ -17,7 +17,10 @@ export const IsoDateTime = z.iso.datetime({ precision: 3 });
  * accepted (as PostgreSQL does), not only RFC 9562 versions: an id of the right shape that names
  * nothing is a 404, not a 422.
  */
-export const TrimmedUuid = z.string().trim().pipe(z.guid({ message: "Invalid UUID" }));
+export const TrimmedUuid = z
+  .string()
+  .trim()
+  .pipe(z.guid({ message: "Invalid UUID" }));
 
 export const MembershipDto = z
   .object({

@@ -1,5 +1,14 @@
-export { getDb, openDb, pgAdapter, PrismaClient, type Db, type DbHandle, type DbTarget, type ClientOptions } from "./client";
-export { readLock, startEmbeddedServer, type EmbeddedServer } from "./embedded";
-export * from "./generated/prisma/enums";
+export {
+  type ClientOptions,
+  type Db,
+  type DbHandle,
+  type DbTarget,
+  getDb,
+  openDb,
+  PrismaClient,
+  pgAdapter,
+} from "./client";
+export { type EmbeddedServer, readLock, startEmbeddedServer } from "./embedded";
 export { Prisma } from "./generated/prisma/client";
+export * from "./generated/prisma/enums";
 export { fromDbRole, toDbRole } from "./roles";

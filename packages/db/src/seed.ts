@@ -48,8 +48,34 @@ interface OrgSpec {
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0");
 
-const FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Radia", "Dennis", "Frances", "John"];
-const LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Perlman", "Ritchie", "Allen", "Backus"];
+const FIRST = [
+  "Ada",
+  "Grace",
+  "Alan",
+  "Edsger",
+  "Barbara",
+  "Donald",
+  "Margaret",
+  "Ken",
+  "Radia",
+  "Dennis",
+  "Frances",
+  "John",
+];
+const LAST = [
+  "Lovelace",
+  "Hopper",
+  "Turing",
+  "Dijkstra",
+  "Liskov",
+  "Knuth",
+  "Hamilton",
+  "Thompson",
+  "Perlman",
+  "Ritchie",
+  "Allen",
+  "Backus",
+];
 
 const accepted = (email: string, role: OrgRole, extra: Partial<MemberSpec> = {}): MemberSpec => ({
   email,
@@ -105,7 +131,9 @@ export function demoDataSpec(): OrgSpec[] {
     customRoles: [],
     members: [
       accepted("admin@globex.test", "admin"),
-      ...Array.from({ length: 20 }, (_, i) => accepted(`user${pad(i + 1, 3)}@globex.test`, "member", { projects: ["core"] })),
+      ...Array.from({ length: 20 }, (_, i) =>
+        accepted(`user${pad(i + 1, 3)}@globex.test`, "member", { projects: ["core"] }),
+      ),
       accepted("member@acme.test", "member"),
     ],
   };
@@ -147,7 +175,9 @@ export async function seedDemoData(prisma: Db): Promise<SeededOrganization[]> {
     async (tx) => {
       await tx.$executeRawUnsafe(`TRUNCATE TABLE ${APP_TABLES.map((t) => `"${t}"`).join(", ")} CASCADE`);
 
-      const emails = [...new Set(spec.flatMap((o) => o.members.filter((m) => m.status === "accepted").map((m) => m.email)))];
+      const emails = [
+        ...new Set(spec.flatMap((o) => o.members.filter((m) => m.status === "accepted").map((m) => m.email))),
+      ];
       const users = await tx.user.createManyAndReturn({
         data: emails.map((email, i) => ({ email, username: email, passwordHash, ...nameFor(email, i) })),
         select: { id: true, email: true },

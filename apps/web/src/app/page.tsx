@@ -1,5 +1,5 @@
-import { withSession } from "@/server/viewer";
 import { SignOutButton } from "@/components/sign-out-button";
+import { withSession } from "@/server/viewer";
 
 export const dynamic = "force-dynamic";
 

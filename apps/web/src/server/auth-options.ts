@@ -1,9 +1,9 @@
+import { clientIp } from "@roster/api";
 import { revokeSession, signInWithPassword } from "@roster/api/auth";
 import { getConfig } from "@roster/config";
 import { getDb } from "@roster/db";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { clientIp } from "@roster/api";
 
 const DAY = 24 * 60 * 60;
 

@@ -24,7 +24,9 @@ export async function requireCaller() {
 }
 
 /** Runs a page's query; a stale or missing session sends the browser to sign in again. */
-export async function withSession<T>(fn: (caller: Awaited<ReturnType<typeof requireCaller>>) => Promise<T>): Promise<T> {
+export async function withSession<T>(
+  fn: (caller: Awaited<ReturnType<typeof requireCaller>>) => Promise<T>,
+): Promise<T> {
   const caller = await requireCaller();
   try {
     return await fn(caller);

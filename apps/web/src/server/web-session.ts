@@ -6,7 +6,9 @@ import { decode } from "next-auth/jwt";
 
 export const SESSION_COOKIES = ["__Secure-next-auth.session-token", "next-auth.session-token"];
 
-export async function webSessionFromCookie(read: (name: string) => string | undefined): Promise<WebSessionClaims | null> {
+export async function webSessionFromCookie(
+  read: (name: string) => string | undefined,
+): Promise<WebSessionClaims | null> {
   const raw = SESSION_COOKIES.map(read).find(Boolean);
   if (!raw) return null;
   try {

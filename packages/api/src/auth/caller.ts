@@ -3,9 +3,9 @@
 // session or a removed member through.
 import type { OrgRole, PermissionRule } from "@roster/contract";
 import type { Db } from "@roster/db";
+import { fromDbRole } from "@roster/db";
 import { ForbiddenError, NoOrganizationError, StaleSessionError, UnauthorizedError } from "../errors";
 import { rulesForRole } from "../permissions";
-import { fromDbRole } from "@roster/db";
 import { verifyAccessTokenSignature } from "./tokens";
 
 export interface SessionPrincipal {
@@ -101,7 +101,11 @@ export function bearerToken(authorization: string | null | undefined): string | 
 }
 
 /** Checks 1 to 5 for a bearer access token. */
-export async function verifyBearer(prisma: Db, authorization: string | null | undefined, secret: string): Promise<Caller> {
+export async function verifyBearer(
+  prisma: Db,
+  authorization: string | null | undefined,
+  secret: string,
+): Promise<Caller> {
   const token = bearerToken(authorization);
   if (!token) throw new UnauthorizedError("Token missing");
   const claims = await verifyAccessTokenSignature(token, secret);

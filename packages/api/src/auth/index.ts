@@ -1,4 +1,4 @@
-export { signInWithPassword, type SignedIn } from "./password";
-export { revokeSession, issueAccessToken, issueAccessTokens, createSession } from "./sessions";
-export { verifyBearer, resolveSession, resolveMembership, type Caller, type SessionPrincipal } from "./caller";
+export { type Caller, resolveMembership, resolveSession, type SessionPrincipal, verifyBearer } from "./caller";
+export { type SignedIn, signInWithPassword } from "./password";
+export { createSession, issueAccessToken, issueAccessTokens, revokeSession } from "./sessions";
 export { signAccessToken, verifyAccessTokenSignature } from "./tokens";

@@ -28,7 +28,7 @@ export async function signInWithPassword(
     select: { id: true, email: true, firstName: true, lastName: true, passwordHash: true, isLocked: true },
   });
   const ok = await verify(user?.passwordHash ?? (await dummyHash), password).catch(() => false);
-  if (!user || !user.passwordHash || !ok || user.isLocked) return null;
+  if (!user?.passwordHash || !ok || user.isLocked) return null;
   const session = await createSession(prisma, user.id, origin);
   await prisma.orgMembership.updateMany({
     where: { userId: user.id },

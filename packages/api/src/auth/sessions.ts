@@ -62,7 +62,12 @@ export async function issueAccessTokens(prisma: Db, secret: string, requests: To
     sessions.map(async (session, i) => {
       const r = requests[i] as TokenRequest;
       const token = await signAccessToken(
-        { userId: r.userId, tokenVersionId: session.id, accessVersion: session.accessVersion, organizationId: r.organizationId },
+        {
+          userId: r.userId,
+          tokenVersionId: session.id,
+          accessVersion: session.accessVersion,
+          organizationId: r.organizationId,
+        },
         secret,
         ttls[i],
       );

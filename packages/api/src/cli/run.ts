@@ -1,11 +1,13 @@
 // Shared frame of the command-line tools: configuration errors and failures become one clear
 // line on standard error and exit code 1; the database is always closed.
-import { ConfigError, type Config, getConfig } from "@roster/config";
+import { type Config, ConfigError, getConfig } from "@roster/config";
 import { type DbHandle, openDb } from "@roster/db";
 
 export class UsageError extends Error {}
 
-export async function runCli(main: (ctx: { db: DbHandle; config: Config; args: string[] }) => Promise<void>): Promise<void> {
+export async function runCli(
+  main: (ctx: { db: DbHandle; config: Config; args: string[] }) => Promise<void>,
+): Promise<void> {
   let db: DbHandle | undefined;
   try {
     const config = getConfig();

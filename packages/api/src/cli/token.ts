@@ -17,7 +17,10 @@ await runCli(async ({ db, config, args }) => {
   if (!user) throw new UsageError(`No user with email ${email}`);
   const org = await db.prisma.organization.findUnique({ where: { slug }, select: { id: true } });
   if (!org) throw new UsageError(`No organization with slug ${slug}`);
-  const member = await db.prisma.orgMembership.findFirst({ where: { orgId: org.id, userId: user.id }, select: { id: true } });
+  const member = await db.prisma.orgMembership.findFirst({
+    where: { orgId: org.id, userId: user.id },
+    select: { id: true },
+  });
   if (!member) throw new UsageError(`${email} is not a member of ${slug}`);
   const { token, expiresAt } = await issueAccessToken(db.prisma, config.authSecret, {
     userId: user.id,

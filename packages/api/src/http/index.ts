@@ -1,3 +1,3 @@
-export { handleTrpcRequest } from "./trpc-handler";
 export { logRequest } from "./log";
-export { readJsonBody, restRoute, MAX_BODY_BYTES, type RestContext } from "./rest";
+export { MAX_BODY_BYTES, type RestContext, readJsonBody, restRoute } from "./rest";
+export { handleTrpcRequest } from "./trpc-handler";

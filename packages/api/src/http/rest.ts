@@ -108,6 +108,7 @@ function asAppError(err: unknown): AppError {
  */
 export function restRoute<TParams extends Record<string, string>>(
   route: string,
+  // biome-ignore lint/suspicious/noExplicitAny: each method has its own body type; the spec ties a handler to its schema
   methods: Partial<Record<Method, MethodSpec<TParams, any>>>,
 ): Record<Method, NextHandler<TParams>> {
   const allowed = Object.keys(methods).join(", ");

@@ -2,9 +2,9 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import type { WebSessionClaims } from "../context";
 import { createContextFromRequest } from "../context";
 import { AppError } from "../errors";
+import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
 import { logRequest } from "./log";
-import { newRequestId } from "../request-id";
 
 /** Serves tRPC at /api/trpc (plain JSON, no transformer), one log line per request. */
 export async function handleTrpcRequest(
@@ -29,11 +29,20 @@ export async function handleTrpcRequest(
       const headers = new Headers({ "x-request-id": reqId });
       // A failure's own headers go out with it (WWW-Authenticate on every 401, as the contract says).
       for (const error of errors) {
-        if (error.cause instanceof AppError) for (const [name, value] of Object.entries(error.cause.headers)) headers.set(name, value);
+        if (error.cause instanceof AppError)
+          for (const [name, value] of Object.entries(error.cause.headers)) headers.set(name, value);
       }
       return { headers };
     },
   });
-  logRequest({ reqId, method: req.method, route: "/api/trpc", url: req.url, status: response.status, started, callerId: requestLog.callerId });
+  logRequest({
+    reqId,
+    method: req.method,
+    route: "/api/trpc",
+    url: req.url,
+    status: response.status,
+    started,
+    callerId: requestLog.callerId,
+  });
   return response;
 }

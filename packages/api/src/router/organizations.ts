@@ -1,3 +1,4 @@
+import { getConfig } from "@roster/config";
 import {
   BulkDeleteMembershipsResponse,
   bulkDeleteMembershipsInput,
@@ -7,7 +8,6 @@ import {
   ListMembershipsOutput,
   PreviewBulkDeleteMembershipsResponse,
 } from "@roster/contract";
-import { getConfig } from "@roster/config";
 import { bulkDeleteMemberships, previewBulkDeleteMemberships } from "../services/bulk-delete-memberships";
 import { listMembershipIds, listMemberships } from "../services/list-memberships";
 import { createTRPCRouter, orgProcedure } from "../trpc";

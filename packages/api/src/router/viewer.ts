@@ -1,7 +1,7 @@
-import { z } from "zod";
 import { OrgRole } from "@roster/contract";
-import { createTRPCRouter, authedProcedure } from "../trpc";
 import { fromDbRole } from "@roster/db";
+import { z } from "zod";
+import { authedProcedure, createTRPCRouter } from "../trpc";
 
 export const ViewerDto = z.object({
   user: z.object({

@@ -68,7 +68,10 @@ function isActiveAdmin(m: Pick<MembershipRow, "role" | "status" | "isActive">): 
 async function plan(tx: Tx, caller: Caller, ids: string[]): Promise<Plan> {
   const orgId = caller.organizationId;
   if (!can(caller.rules, "delete", "member")) {
-    const blocker = new PermissionDeniedError("You are not allowed to delete on member", rulesForSubject(caller.rules, "member"));
+    const blocker = new PermissionDeniedError(
+      "You are not allowed to delete on member",
+      rulesForSubject(caller.rules, "member"),
+    );
     return { targets: [], blocker };
   }
   if (ids.includes(caller.membership.id)) {

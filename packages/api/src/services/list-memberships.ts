@@ -1,6 +1,6 @@
 // The member list behind the admin UI and GET .../memberships: search, filters, sorting and
 // paging done in the database, with the total count.
-import type { ListMembershipsInput, ListMembershipsOutput, ListedMembership, OrgRole } from "@roster/contract";
+import type { ListedMembership, ListMembershipsInput, ListMembershipsOutput, OrgRole } from "@roster/contract";
 import { type Db, Prisma } from "@roster/db";
 
 type ListArgs = Omit<Required<Pick<ListMembershipsInput, "limit" | "sortBy" | "sortDir">>, never> &

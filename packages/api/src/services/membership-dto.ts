@@ -1,7 +1,7 @@
 // The one mapping from membership rows to the contract's DTOs: explicit selects, never a row
 // wholesale.
 import type { MembershipDto, MembershipUserDto, MembershipWithUserDto } from "@roster/contract";
-import { fromDbRole, type OrgRole as DbOrgRole } from "@roster/db";
+import { type OrgRole as DbOrgRole, fromDbRole } from "@roster/db";
 
 export const membershipSelect = {
   id: true,
@@ -60,6 +60,8 @@ export function toMembershipDto(row: MembershipRow): MembershipDto {
   };
 }
 
-export function toMembershipWithUserDto(row: MembershipRow & { user: MembershipUserDto | null }): MembershipWithUserDto {
+export function toMembershipWithUserDto(
+  row: MembershipRow & { user: MembershipUserDto | null },
+): MembershipWithUserDto {
   return { ...toMembershipDto(row), user: row.user };
 }

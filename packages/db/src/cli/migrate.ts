@@ -20,7 +20,9 @@ async function deploy(): Promise<void> {
   const handle = await openDb(database);
   const target: MigrationTarget = { kind: "postgres", url: handle.url as string };
   const where =
-    database.kind === "postgres" ? describeUrl(database.url) : `embedded database ${path.relative(process.cwd(), database.dir) || "."}`;
+    database.kind === "postgres"
+      ? describeUrl(database.url)
+      : `embedded database ${path.relative(process.cwd(), database.dir) || "."}`;
   try {
     const { applied } = await applyMigrations(target, { onApplied });
     console.log(

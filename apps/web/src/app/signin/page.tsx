@@ -2,7 +2,11 @@ import { SignInForm } from "./sign-in-form";
 
 export const dynamic = "force-dynamic";
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
+export default async function SignInPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | undefined>>;
+}) {
   const params = await searchParams;
   return (
     <main style={{ maxWidth: 420 }}>
@@ -21,5 +25,5 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
 
 /** Only same-site paths: never send a signed-in user to another origin. */
 function safeCallback(url: string | undefined): string {
-  return url && url.startsWith("/") && !url.startsWith("//") ? url : "/";
+  return url?.startsWith("/") && !url.startsWith("//") ? url : "/";
 }
