@@ -2,12 +2,15 @@ import { getConfig } from "@roster/config";
 import {
   BulkDeleteMembershipsResponse,
   bulkDeleteMembershipsInput,
+  ListAuditBatchesInput,
+  ListAuditBatchesOutput,
   ListMembershipIdsInput,
   ListMembershipIdsOutput,
   ListMembershipsInput,
   ListMembershipsOutput,
   PreviewBulkDeleteMembershipsResponse,
 } from "@roster/contract";
+import { listAuditBatches } from "../services/audit";
 import { bulkDeleteMemberships, previewBulkDeleteMemberships } from "../services/bulk-delete-memberships";
 import { listMembershipIds, listMemberships } from "../services/list-memberships";
 import { createTRPCRouter, orgProcedure } from "../trpc";
@@ -46,4 +49,11 @@ export const organizationsRouter = createTRPCRouter({
       const { ids, total } = await listMembershipIds(ctx.prisma, input.organizationId, input, ctx.maxBulkDelete);
       return { ids, total, capped: total > ids.length };
     }),
+
+  /** Recent audit events, newest first, grouped by the request that wrote them. */
+  listAuditBatches: orgProcedure(ListAuditBatchesInput, { action: "read", subject: "audit" })
+    .output(ListAuditBatchesOutput)
+    .query(async ({ ctx, input }) => ({
+      batches: await listAuditBatches(ctx.prisma, input.organizationId, input.limit),
+    })),
 });

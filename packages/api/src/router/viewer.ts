@@ -1,19 +1,10 @@
-import { OrgRole } from "@roster/contract";
-import { fromDbRole } from "@roster/db";
-import { z } from "zod";
-import { authedProcedure, createTRPCRouter } from "../trpc";
+import { ViewerDto } from "@roster/contract";
 
-export const ViewerDto = z.object({
-  user: z.object({
-    id: z.uuid(),
-    email: z.string(),
-    firstName: z.string().nullable(),
-    lastName: z.string().nullable(),
-  }),
-  organizations: z.array(
-    z.object({ id: z.uuid(), slug: z.string(), name: z.string(), role: OrgRole, membershipId: z.uuid() }),
-  ),
-});
+export { ViewerDto };
+
+import { fromDbRole } from "@roster/db";
+import { rulesForRole } from "../permissions";
+import { authedProcedure, createTRPCRouter } from "../trpc";
 
 export const viewerRouter = createTRPCRouter({
   /** The signed-in user and the organizations where they hold an active membership. */
@@ -32,7 +23,12 @@ export const viewerRouter = createTRPCRouter({
             // A bearer token sees only the organization it is scoped to.
             ...(ctx.bearer ? { orgId: ctx.bearer.organizationId } : {}),
           },
-          select: { id: true, role: true, org: { select: { id: true, slug: true, name: true } } },
+          select: {
+            id: true,
+            role: true,
+            org: { select: { id: true, slug: true, name: true } },
+            customRole: { select: { permissions: true } },
+          },
           orderBy: { org: { name: "asc" } },
         },
       },
@@ -40,7 +36,13 @@ export const viewerRouter = createTRPCRouter({
     const { memberships, ...rest } = user;
     return {
       user: rest,
-      organizations: memberships.map((m) => ({ ...m.org, role: fromDbRole(m.role), membershipId: m.id })),
+      organizations: memberships.map((m) => ({
+        ...m.org,
+        role: fromDbRole(m.role),
+        membershipId: m.id,
+        rules: rulesForRole(fromDbRole(m.role), m.customRole?.permissions),
+      })),
+      limits: { maxBulkDelete: ctx.maxBulkDelete },
     };
   }),
 });

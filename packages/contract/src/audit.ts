@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { IsoDateTime, OrgRole, TrimmedUuid } from "./memberships";
+
+export const ListAuditBatchesInput = z
+  .object({
+    organizationId: TrimmedUuid,
+    /** How many of the most recent requests (batches) to return. */
+    limit: z.number().int().min(1).max(100).default(25),
+  })
+  .strict();
+export type ListAuditBatchesInput = z.input<typeof ListAuditBatchesInput>;
+
+export const AuditBatch = z
+  .object({
+    /** The request id shared by every event of one request. */
+    batchId: z.string(),
+    eventType: z.string(),
+    createdAt: IsoDateTime,
+    actor: z
+      .object({
+        type: z.string(),
+        id: z.string().nullable(),
+        email: z.string().nullable(),
+        name: z.string().nullable(),
+      })
+      .strict(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    targets: z.array(
+      z
+        .object({
+          targetId: z.string().nullable(),
+          email: z.string().nullable(),
+          role: OrgRole.nullable(),
+          userId: z.string().nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type AuditBatch = z.infer<typeof AuditBatch>;
+
+export const ListAuditBatchesOutput = z.object({ batches: z.array(AuditBatch) }).strict();
+export type ListAuditBatchesOutput = z.infer<typeof ListAuditBatchesOutput>;
