@@ -8,7 +8,7 @@ export function SignOutButton() {
   return (
     <button
       type="button"
-      className="secondary"
+      className="btn-secondary"
       disabled={busy}
       onClick={() => {
         setBusy(true);

@@ -1,6 +1,8 @@
+import type { Metadata } from "next";
 import { SignInForm } from "./sign-in-form";
 
 export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Sign in" };
 
 export default async function SignInPage({
   searchParams,
@@ -9,11 +11,14 @@ export default async function SignInPage({
 }) {
   const params = await searchParams;
   return (
-    <main style={{ maxWidth: 420 }}>
-      <div className="card stack">
-        <h1 style={{ margin: 0 }}>Sign in to Roster</h1>
+    <main className="flex min-h-screen items-center justify-center px-4">
+      <div className="card w-full max-w-sm space-y-5 p-6">
+        <div>
+          <h1 className="text-xl font-semibold tracking-tight">Sign in to Roster</h1>
+          <p className="text-sm text-zinc-500">Manage your organization's members.</p>
+        </div>
         {params.expired ? (
-          <p className="error" role="status">
+          <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-800" role="status">
             Your session has ended. Please sign in again.
           </p>
         ) : null}

@@ -29,21 +29,32 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
   }
 
   return (
-    <form className="stack" onSubmit={onSubmit} noValidate>
+    <form className="space-y-4" onSubmit={onSubmit} noValidate>
       <div>
-        <label htmlFor="email">Email</label>
-        <input id="email" name="email" type="email" autoComplete="username" required />
+        <label htmlFor="email" className="mb-1 block text-sm font-medium text-zinc-700">
+          Email
+        </label>
+        <input id="email" name="email" type="email" className="input" autoComplete="username" required />
       </div>
       <div>
-        <label htmlFor="password">Password</label>
-        <input id="password" name="password" type="password" autoComplete="current-password" required />
+        <label htmlFor="password" className="mb-1 block text-sm font-medium text-zinc-700">
+          Password
+        </label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          className="input"
+          autoComplete="current-password"
+          required
+        />
       </div>
       {error ? (
-        <p className="error" role="alert">
+        <p className="text-sm text-red-700" role="alert">
           {error}
         </p>
       ) : null}
-      <button type="submit" disabled={busy}>
+      <button type="submit" className="btn-primary w-full" disabled={busy}>
         {busy ? "Signing in…" : "Sign in"}
       </button>
     </form>
