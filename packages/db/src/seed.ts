@@ -146,10 +146,12 @@ const hoursBefore = (h: number) => new Date(EPOCH - h * 3_600_000);
 
 function nameFor(email: string, index: number): { firstName: string; lastName: string } {
   const local = email.split("@")[0] ?? email;
-  if (!/\d/.test(local)) {
-    return { firstName: local.charAt(0).toUpperCase() + local.slice(1), lastName: "Demo" };
+  if (/^user\d+$/.test(local)) {
+    return { firstName: FIRST[index % FIRST.length] as string, lastName: LAST[(index * 5 + 3) % LAST.length] as string };
   }
-  return { firstName: FIRST[index % FIRST.length] as string, lastName: LAST[(index * 5 + 3) % LAST.length] as string };
+  // admin2 -> "Admin 2", noaccess -> "Noaccess"
+  const [, word = local, number = ""] = /^([a-z]+)(\d*)$/.exec(local) ?? [];
+  return { firstName: word.charAt(0).toUpperCase() + word.slice(1), lastName: number || "Demo" };
 }
 
 const APP_TABLES = [
