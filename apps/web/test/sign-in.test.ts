@@ -80,7 +80,9 @@ function expectRedirectToSignIn(res: Response) {
 describe("web sign-in", () => {
   let manifest: DemoManifest;
   const sessionIdsOf = async (userId: string) =>
-    new Set((await (await testDb()).authSession.findMany({ where: { userId }, select: { id: true } })).map((s) => s.id));
+    new Set(
+      (await (await testDb()).authSession.findMany({ where: { userId }, select: { id: true } })).map((s) => s.id),
+    );
 
   beforeAll(async () => {
     manifest = await reseed();
@@ -146,7 +148,9 @@ describe("web sign-in", () => {
     expect(me.res.status).toBe(200);
     expect(me.body.result?.data).toMatchObject({
       user: { id: userId, email: "admin@acme.test" },
-      organizations: [{ id: acme.id, slug: "acme", name: "Acme Corp", role: "admin", membershipId: admin.membershipId }],
+      organizations: [
+        { id: acme.id, slug: "acme", name: "Acme Corp", role: "admin", membershipId: admin.membershipId },
+      ],
     });
     const home = await getPage("/", oldCookie);
     expect(home.status).toBe(200);
@@ -168,7 +172,9 @@ describe("web sign-in", () => {
     expectRedirectToSignIn(await getPage("/", oldCookie));
 
     // the admin's API token (another session) is untouched by the web sign-out
-    const api = await fetch(`${base()}/api/trpc/viewer.me`, { headers: { authorization: `Bearer ${admin.accessToken}` } });
+    const api = await fetch(`${base()}/api/trpc/viewer.me`, {
+      headers: { authorization: `Bearer ${admin.accessToken}` },
+    });
     expect(api.status).toBe(200);
   });
 

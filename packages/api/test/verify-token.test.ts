@@ -15,7 +15,8 @@ import { baseUrl, memberOf, orgOf, reseed, testDb, tokenOf } from "./support";
 
 const MALFORMED =
   "The provided access token is malformed. Please use a valid token or generate a new one and try again.";
-const BAD_ALGORITHM = "The access token is signed with an invalid algorithm. Please provide a valid token and try again.";
+const BAD_ALGORITHM =
+  "The access token is signed with an invalid algorithm. Please provide a valid token and try again.";
 const INVALID = "The provided access token is invalid.";
 const EXPIRED = "Your token has expired. Please re-authenticate.";
 const STALE = "User session is stale, please re-authenticate";
@@ -51,13 +52,21 @@ const userIdOf = (m: DemoManifest, email: string) => memberOf(m, "acme", email).
 
 /** A fresh server-side session for admin@acme.test and a valid token for it. */
 async function freshAdminSession(m: DemoManifest) {
-  return issueAccessToken(await testDb(), secret(), { userId: userIdOf(m, "admin@acme.test"), organizationId: acmeId(m) });
+  return issueAccessToken(await testDb(), secret(), {
+    userId: userIdOf(m, "admin@acme.test"),
+    organizationId: acmeId(m),
+  });
 }
 
 /** Valid claims of admin@acme.test on a session of its own (for tokens signed by hand). */
 async function adminClaims(m: DemoManifest) {
   const { sessionId } = await freshAdminSession(m);
-  return { userId: userIdOf(m, "admin@acme.test"), tokenVersionId: sessionId, accessVersion: 1, organizationId: acmeId(m) };
+  return {
+    userId: userIdOf(m, "admin@acme.test"),
+    tokenVersionId: sessionId,
+    accessVersion: 1,
+    organizationId: acmeId(m),
+  };
 }
 
 async function membershipOf(m: DemoManifest, email: string) {
@@ -126,7 +135,9 @@ const ROWS: Row[] = [
   {
     name: "a well-signed payload that is not JSON",
     authorization: async () =>
-      token(await new CompactSign(key("not json")).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key(secret()))),
+      token(
+        await new CompactSign(key("not json")).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key(secret())),
+      ),
     status: 401,
     error: "TokenError",
     message: MALFORMED,
@@ -134,8 +145,7 @@ const ROWS: Row[] = [
   },
   {
     name: "a well-signed token whose userId is not a UUID",
-    authorization: async (m) =>
-      token(await signAccessToken({ ...(await adminClaims(m)), userId: "admin" }, secret())),
+    authorization: async (m) => token(await signAccessToken({ ...(await adminClaims(m)), userId: "admin" }, secret())),
     status: 401,
     error: "TokenError",
     message: MALFORMED,
@@ -441,7 +451,11 @@ describe("GET /api/trpc/viewer.me, checks 1 to 5 over HTTP", () => {
     const { res, body } = await viewerMe(await row.authorization(manifest));
     expect(res.status).toBe(row.status);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-    expect({ error: body.error?.data?.error, message: body.error?.message, httpStatus: body.error?.data?.httpStatus }).toEqual({
+    expect({
+      error: body.error?.data?.error,
+      message: body.error?.message,
+      httpStatus: body.error?.data?.httpStatus,
+    }).toEqual({
       error: row.error,
       message: row.message,
       httpStatus: row.status,
@@ -459,19 +473,26 @@ describe("GET /api/trpc/viewer.me, checks 1 to 5 over HTTP", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-request-id")).toMatch(REQ_ID);
     expect(res.headers.get("www-authenticate")).toBeNull();
-    expect(body.result?.data).toEqual({
+    expect(body.result?.data).toMatchObject({
       user: { id: admin.userId, email: admin.email, firstName: expect.any(String), lastName: expect.any(String) },
-      organizations: [{ id: acme.id, slug: "acme", name: "Acme Corp", role: "admin", membershipId: admin.membershipId }],
+      organizations: [
+        { id: acme.id, slug: "acme", name: "Acme Corp", role: "admin", membershipId: admin.membershipId },
+      ],
+      limits: { maxBulkDelete: getConfig().maxBulkDelete },
     });
+    expect(can(body.result?.data.organizations[0]?.rules ?? [], "delete", "member")).toBe(true);
 
     // member@acme.test belongs to both organizations; each token sees only its own
     const globex = orgOf(manifest, "globex");
     const inGlobex = memberOf(manifest, "globex", "member@acme.test");
     const other = await viewerMe(token(inGlobex.accessToken as string));
     expect(other.res.status).toBe(200);
-    expect(other.body.result?.data.organizations).toEqual([
+    expect(other.body.result?.data.organizations).toMatchObject([
       { id: globex.id, slug: "globex", name: "Globex", role: "member", membershipId: inGlobex.membershipId },
     ]);
+    const memberRules = other.body.result?.data.organizations[0]?.rules ?? [];
+    expect(can(memberRules, "read", "member")).toBe(true);
+    expect(can(memberRules, "delete", "member")).toBe(false);
   });
 
   it("keeps answering a token that verified, on every next request", async () => {

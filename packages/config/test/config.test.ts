@@ -104,18 +104,43 @@ describe("loadConfig", () => {
   );
 
   it.each([
-    ["a mysql:// DATABASE_URL", { DATABASE_URL: "mysql://root@localhost/roster" }, "DATABASE_URL", /postgres/],
-    ["a DATABASE_URL that is not a URL", { DATABASE_URL: "not a url" }, "DATABASE_URL", /not a URL/],
-    ['PORT "abc"', { PORT: "abc" }, "PORT", /abc/],
-    ['PORT "70000"', { PORT: "70000" }, "PORT", /70000/],
-    ['PORT "-1"', { PORT: "-1" }, "PORT", /-1/],
-    ["MAX_BULK_DELETE 0", { MAX_BULK_DELETE: "0" }, "MAX_BULK_DELETE", /0/],
-    ["MAX_BULK_DELETE 1.5", { MAX_BULK_DELETE: "1.5" }, "MAX_BULK_DELETE", /1\.5/],
-    ["an AUTH_SECRET shorter than 32 characters", { AUTH_SECRET: "too-short" }, "AUTH_SECRET", /32/],
-    ["an unknown NODE_ENV", { NODE_ENV: "staging" }, "NODE_ENV", /.*/],
-    ["production without AUTH_SECRET", { NODE_ENV: "production" }, "AUTH_SECRET", /production/],
-    ["production with an empty AUTH_SECRET", { NODE_ENV: "production", AUTH_SECRET: "" }, "AUTH_SECRET", /production/],
-  ] as const)("refuses %s in one line naming %s", (_name, env, variable, detail) => {
+    {
+      name: "a mysql:// DATABASE_URL",
+      env: { DATABASE_URL: "mysql://root@localhost/roster" },
+      variable: "DATABASE_URL",
+      detail: /postgres/,
+    },
+    {
+      name: "a DATABASE_URL that is not a URL",
+      env: { DATABASE_URL: "not a url" },
+      variable: "DATABASE_URL",
+      detail: /not a URL/,
+    },
+    { name: 'PORT "abc"', env: { PORT: "abc" }, variable: "PORT", detail: /"abc"/ },
+    { name: 'PORT "70000"', env: { PORT: "70000" }, variable: "PORT", detail: /70000/ },
+    { name: 'PORT "-1"', env: { PORT: "-1" }, variable: "PORT", detail: /-1/ },
+    { name: "MAX_BULK_DELETE 0", env: { MAX_BULK_DELETE: "0" }, variable: "MAX_BULK_DELETE", detail: /got 0/ },
+    { name: "MAX_BULK_DELETE 1.5", env: { MAX_BULK_DELETE: "1.5" }, variable: "MAX_BULK_DELETE", detail: /1\.5/ },
+    {
+      name: "an AUTH_SECRET under 32 characters",
+      env: { AUTH_SECRET: "too-short" },
+      variable: "AUTH_SECRET",
+      detail: /32/,
+    },
+    { name: "an unknown NODE_ENV", env: { NODE_ENV: "staging" }, variable: "NODE_ENV", detail: /./ },
+    {
+      name: "production without AUTH_SECRET",
+      env: { NODE_ENV: "production", AUTH_SECRET: undefined },
+      variable: "AUTH_SECRET",
+      detail: /production/,
+    },
+    {
+      name: "production with an empty AUTH_SECRET",
+      env: { NODE_ENV: "production", AUTH_SECRET: "" },
+      variable: "AUTH_SECRET",
+      detail: /production/,
+    },
+  ])("refuses $name in one line naming $variable", ({ env, variable, detail }) => {
     const message = refusal({ AUTH_SECRET: SECRET, ...env });
     expect(message).toMatch(/^Invalid configuration: /);
     expect(message).toContain(variable);
