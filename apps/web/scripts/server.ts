@@ -170,7 +170,7 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
 
     const port = config.port;
     const url = `http://localhost:${port}`;
-    const child = spawn(process.execPath, [nextBin, "start", "--port", String(port)], {
+    const child = spawn(process.execPath, [path.join(webDir, "server.mjs"), String(port)], {
       cwd: webDir,
       stdio: ["ignore", opts.serverOutput ?? "inherit", opts.serverOutput ?? "inherit"],
       env: {
@@ -182,6 +182,7 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
         NEXTAUTH_URL: config.nextAuthUrl ?? url,
         PORT: String(port),
         MAX_BULK_DELETE: String(config.maxBulkDelete),
+        TRUST_PROXY: config.trustProxy ? "true" : "false",
       },
     });
     const exited = new Promise<number>((resolve) =>

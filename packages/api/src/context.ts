@@ -47,10 +47,19 @@ export function createInnerContext(
   };
 }
 
-/** The client address as the server saw it (first X-Forwarded-For hop when behind a proxy). */
+/** Set by the web server (apps/web/server.mjs) to the connection's peer address, overwriting any client value. */
+export const PEER_IP_HEADER = "x-roster-peer-ip";
+
+/**
+ * The client's address: the connection's peer, or, with TRUST_PROXY, the first X-Forwarded-For
+ * hop (only a proxy in front can vouch for that header; a client can write anything in it).
+ */
 export function clientIp(headers: Headers): string | null {
-  const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return forwarded || headers.get("x-real-ip") || null;
+  if (getConfig().trustProxy) {
+    const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return headers.get(PEER_IP_HEADER) || null;
 }
 
 /**

@@ -101,6 +101,15 @@ export class PermissionBoundaryError extends AppError {
   readonly errorName = "PermissionBoundaryError";
 }
 
+export class RateLimitError extends AppError {
+  readonly status = 429;
+  readonly errorName = "RateLimitExceeded";
+  constructor(retryAfterSeconds: number) {
+    super(`Rate limit exceeded. Please try again in ${retryAfterSeconds} seconds`);
+    this.headers = { "Retry-After": String(retryAfterSeconds) };
+  }
+}
+
 export class MethodNotAllowedError extends AppError {
   readonly status = 405;
   readonly errorName = "MethodNotAllowed";

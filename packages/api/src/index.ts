@@ -12,3 +12,8 @@ export { buildOpenApiDocument } from "./openapi";
 export { type AppRouter, appRouter, createCaller } from "./root";
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export {
+  renewIdentityAccessToken,
+  revokeIdentityAccessToken,
+  universalAuthLogin,
+} from "./services/universal-auth";

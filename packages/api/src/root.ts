@@ -1,8 +1,10 @@
+import { identitiesRouter } from "./router/identities";
 import { organizationsRouter } from "./router/organizations";
 import { viewerRouter } from "./router/viewer";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
+  identities: identitiesRouter,
   organizations: organizationsRouter,
   viewer: viewerRouter,
 });

@@ -5,7 +5,14 @@ import type { PermissionAction, PermissionSubject, ValidationIssue } from "@rost
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import type { z } from "zod";
-import { type Caller, resolveMembership, resolveSession, type SessionPrincipal, verifyBearer } from "./auth/caller";
+import {
+  actorIdOf,
+  type Caller,
+  resolveMembership,
+  resolveSession,
+  type SessionPrincipal,
+  verifyBearer,
+} from "./auth/caller";
 import type { InnerContext } from "./context";
 import {
   AppError,
@@ -122,15 +129,13 @@ export const publicProcedure = t.procedure.use(errorMapping);
  */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   let bearer: Caller | null = null;
-  let principal: SessionPrincipal;
+  let principal: SessionPrincipal | null = null;
   switch (ctx.auth.kind) {
     case "resolved":
       bearer = ctx.auth.caller;
-      principal = bearer;
       break;
     case "bearer":
-      bearer = await verifyBearer(ctx.prisma, ctx.auth.authorization, ctx.authSecret);
-      principal = bearer;
+      bearer = await verifyBearer(ctx.prisma, ctx.auth.authorization, ctx.authSecret, { ip: ctx.ip });
       break;
     case "web":
       principal = await resolveSession(ctx.prisma, ctx.auth.session);
@@ -138,7 +143,9 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
     default:
       throw new UnauthorizedError("Token missing");
   }
-  ctx.requestLog.callerId = principal.userId;
+  if (bearer?.kind === "user") principal = bearer;
+  ctx.requestLog.callerId = bearer ? actorIdOf(bearer) : (principal?.userId ?? null);
+  // `principal` is the signed-in user, if the caller is one; `bearer` the token's caller, if any.
   return next({ ctx: { principal, bearer } });
 });
 
@@ -147,7 +154,7 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
  * Used by the organization procedures after their input is parsed (check 7).
  */
 export async function scopeToOrganization(
-  ctx: InnerContext & { principal: SessionPrincipal; bearer: Caller | null },
+  ctx: InnerContext & { principal: SessionPrincipal | null; bearer: Caller | null },
   organizationId: string,
 ): Promise<Caller> {
   if (ctx.bearer) {
@@ -158,6 +165,7 @@ export async function scopeToOrganization(
     }
     return ctx.bearer;
   }
+  if (!ctx.principal) throw new UnauthorizedError("Token missing");
   return resolveMembership(ctx.prisma, ctx.principal, organizationId);
 }
 

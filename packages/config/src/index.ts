@@ -63,6 +63,10 @@ const EnvSchema = z.object({
     .refine((v) => v === undefined || v === "" || URL.canParse(v), "NEXTAUTH_URL must be an absolute URL"),
   PORT: intFrom("PORT", 3000, 0, 65535),
   MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
+  TRUST_PROXY: z
+    .enum(["true", "false", "1", "0", ""], { message: "TRUST_PROXY must be true or false" })
+    .optional()
+    .transform((v) => v === "true" || v === "1"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
 });
 
@@ -77,6 +81,8 @@ export interface Config {
   nextAuthUrl: string | undefined;
   port: number;
   maxBulkDelete: number;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
 }
 
@@ -136,6 +142,7 @@ export function loadConfig(
     nextAuthUrl: e.NEXTAUTH_URL || undefined,
     port: e.PORT,
     maxBulkDelete: e.MAX_BULK_DELETE,
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };
 }

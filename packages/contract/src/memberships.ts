@@ -20,6 +20,9 @@ export const IsoDateTime = z.iso.datetime({ precision: 3 });
 export const TrimmedUuid = z
   .string()
   .trim()
+  // Ids are compared as strings after parsing (own membership, found ids, the token's
+  // organization), while PostgreSQL matches any case: one spelling for both.
+  .toLowerCase()
   .pipe(z.guid({ message: "Invalid UUID" }));
 
 export const MembershipDto = z

@@ -147,7 +147,10 @@ const hoursBefore = (h: number) => new Date(EPOCH - h * 3_600_000);
 function nameFor(email: string, index: number): { firstName: string; lastName: string } {
   const local = email.split("@")[0] ?? email;
   if (/^user\d+$/.test(local)) {
-    return { firstName: FIRST[index % FIRST.length] as string, lastName: LAST[(index * 5 + 3) % LAST.length] as string };
+    return {
+      firstName: FIRST[index % FIRST.length] as string,
+      lastName: LAST[(index * 5 + 3) % LAST.length] as string,
+    };
   }
   // admin2 -> "Admin 2", noaccess -> "Noaccess"
   const [, word = local, number = ""] = /^([a-z]+)(\d*)$/.exec(local) ?? [];

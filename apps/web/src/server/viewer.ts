@@ -1,6 +1,6 @@
 // Server-side access for pages: the signed-in caller through the same tRPC router and the same
 // verification path as every other surface.
-import { createCaller, createInnerContext } from "@roster/api";
+import { clientIp, createCaller, createInnerContext } from "@roster/api";
 import { getDb } from "@roster/db";
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
@@ -16,7 +16,7 @@ export async function requireCaller() {
     createInnerContext({
       prisma: await getDb(),
       auth: { kind: "web", session },
-      ip: h.get("x-forwarded-for"),
+      ip: clientIp(h),
       userAgent: h.get("user-agent"),
     }),
   );

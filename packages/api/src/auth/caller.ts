@@ -6,7 +6,8 @@ import type { Db } from "@roster/db";
 import { fromDbRole } from "@roster/db";
 import { ForbiddenError, NoOrganizationError, StaleSessionError, UnauthorizedError } from "../errors";
 import { rulesForRole } from "../permissions";
-import { verifyAccessTokenSignature } from "./tokens";
+import { ipAllowed } from "./ip";
+import { type IdentityAccessTokenClaims, verifyTokenSignature } from "./tokens";
 
 export interface SessionPrincipal {
   userId: string;
@@ -20,12 +21,30 @@ export interface OrgMembershipView {
   roleId: string | null;
 }
 
-/** A caller resolved for one organization. */
-export interface Caller extends SessionPrincipal {
+interface CallerBase {
   organizationId: string;
+  /** The caller's own membership (a machine identity's lives apart from user memberships). */
   membership: OrgMembershipView;
   rules: PermissionRule[];
 }
+
+/** A user resolved for one organization. */
+export interface UserCaller extends CallerBase, SessionPrincipal {
+  kind: "user";
+}
+
+/** A machine identity resolved for its organization. */
+export interface IdentityCaller extends CallerBase {
+  kind: "identity";
+  identityId: string;
+  identityName: string;
+  tokenId: string;
+}
+
+export type Caller = UserCaller | IdentityCaller;
+
+/** The id that audit events and logs record for the caller. */
+export const actorIdOf = (caller: Caller): string => (caller.kind === "user" ? caller.userId : caller.identityId);
 
 /** How often a session's last-used time is refreshed (a write per request would be wasteful). */
 const LAST_USED_GRANULARITY_MS = 60_000;
@@ -71,7 +90,7 @@ export async function resolveMembership(
   prisma: Db,
   principal: SessionPrincipal,
   organizationId: string,
-): Promise<Caller> {
+): Promise<UserCaller> {
   const membership = await prisma.orgMembership.findFirst({
     where: { orgId: organizationId, userId: principal.userId, status: "accepted" },
     select: {
@@ -86,6 +105,7 @@ export async function resolveMembership(
   if (!membership.isActive) throw new ForbiddenError("User organization membership is inactive");
   const role = fromDbRole(membership.role);
   return {
+    kind: "user",
     ...principal,
     organizationId,
     membership: { id: membership.id, role, roleId: membership.roleId },
@@ -100,15 +120,61 @@ export function bearerToken(authorization: string | null | undefined): string | 
   return match?.[1]?.trim() || null;
 }
 
-/** Checks 1 to 5 for a bearer access token. */
+const IP_NOT_ALLOWED = "You are not allowed to access this resource from the current IP address";
+
+/**
+ * Checks 3 to 5 for a machine identity's token: its server-side token is live (not revoked,
+ * within its TTL since login or renewal, uses left), the address is trusted, and the identity
+ * still holds its membership. Each accepted request uses one of the token's uses.
+ */
+async function resolveIdentity(
+  prisma: Db,
+  claims: IdentityAccessTokenClaims,
+  ip: string | null,
+): Promise<IdentityCaller> {
+  const identity = await prisma.identity.findUnique({
+    where: { id: claims.identityId },
+    select: {
+      name: true,
+      orgId: true,
+      universalAuth: { select: { accessTokenTrustedIps: true } },
+      membership: { select: { id: true, role: true, roleId: true, customRole: { select: { permissions: true } } } },
+    },
+  });
+  if (!identity) throw new StaleSessionError();
+  if (!ipAllowed(ip, identity.universalAuth?.accessTokenTrustedIps ?? [])) throw new ForbiddenError(IP_NOT_ALLOWED);
+  // One statement checks and counts the use, so concurrent requests cannot overspend a limit.
+  const used = await prisma.$executeRaw`
+    UPDATE identity_access_tokens SET num_uses = num_uses + 1, last_used_at = now()
+    WHERE id = ${claims.identityAccessTokenId}::uuid AND identity_id = ${claims.identityId}::uuid AND NOT is_revoked
+      AND (num_uses_limit = 0 OR num_uses < num_uses_limit)
+      AND coalesce(last_renewed_at, created_at) + make_interval(secs => ttl) > now()`;
+  if (used !== 1) throw new StaleSessionError();
+  if (!identity.membership) throw new ForbiddenError("Identity not member of organization");
+  const role = fromDbRole(identity.membership.role);
+  return {
+    kind: "identity",
+    identityId: claims.identityId,
+    identityName: identity.name,
+    tokenId: claims.identityAccessTokenId,
+    organizationId: identity.orgId,
+    membership: { id: identity.membership.id, role, roleId: identity.membership.roleId },
+    rules: rulesForRole(role, identity.membership.customRole?.permissions),
+  };
+}
+
+/** Checks 1 to 5 for a bearer access token, a user's or a machine identity's. */
 export async function verifyBearer(
   prisma: Db,
   authorization: string | null | undefined,
   secret: string,
+  origin: { ip?: string | null } = {},
 ): Promise<Caller> {
   const token = bearerToken(authorization);
   if (!token) throw new UnauthorizedError("Token missing");
-  const claims = await verifyAccessTokenSignature(token, secret);
+  const verified = await verifyTokenSignature(token, secret);
+  if (verified.kind === "identity") return resolveIdentity(prisma, verified.claims, origin.ip ?? null);
+  const claims = verified.claims;
   const principal = await resolveSession(prisma, {
     userId: claims.userId,
     sessionId: claims.tokenVersionId,

@@ -37,8 +37,37 @@ export async function signAccessToken(
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isUuidish = (v: unknown): v is string => typeof v === "string" && UUID.test(v);
 
-/** Check 2: returns the claims of a well-formed, well-signed, unexpired access token. */
-export async function verifyAccessTokenSignature(token: string, secret: string): Promise<AccessTokenClaims> {
+export const IDENTITY_ACCESS_TOKEN_TYPE = "identityAccessToken";
+
+/** The claims of a machine identity's access token (the upstream service's names). */
+export interface IdentityAccessTokenClaims {
+  authTokenType: typeof IDENTITY_ACCESS_TOKEN_TYPE;
+  identityId: string;
+  clientSecretId: string | null;
+  identityAccessTokenId: string;
+  iat: number;
+  exp: number;
+}
+
+export type VerifiedToken =
+  | { kind: "user"; claims: AccessTokenClaims }
+  | { kind: "identity"; claims: IdentityAccessTokenClaims };
+
+export async function signIdentityAccessToken(
+  claims: Omit<IdentityAccessTokenClaims, "authTokenType" | "iat" | "exp">,
+  secret: string,
+  ttlSeconds: number,
+  now = Math.floor(Date.now() / 1000),
+): Promise<string> {
+  return new SignJWT({ authTokenType: IDENTITY_ACCESS_TOKEN_TYPE, ...claims })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt(now)
+    .setExpirationTime(now + ttlSeconds)
+    .sign(keyOf(secret));
+}
+
+/** Check 2's signature, algorithm and expiry part: the payload of a well-signed, unexpired JWT. */
+async function verifiedPayload(token: string, secret: string): Promise<Record<string, unknown>> {
   let alg: unknown;
   try {
     alg = decodeProtectedHeader(token).alg;
@@ -47,16 +76,19 @@ export async function verifyAccessTokenSignature(token: string, secret: string):
   }
   if (token.split(".").length !== 3) throw TokenError.malformed();
   if (alg !== "HS256") throw TokenError.invalidAlgorithm();
-  let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, keyOf(secret), { algorithms: ["HS256"] }));
+    return (await jwtVerify(token, keyOf(secret), { algorithms: ["HS256"] })).payload;
   } catch (err) {
     if (err instanceof errors.JWTExpired) throw TokenError.expired();
     if (err instanceof errors.JWSSignatureVerificationFailed) throw TokenError.invalid();
     if (err instanceof errors.JOSEAlgNotAllowed) throw TokenError.invalidAlgorithm();
     throw TokenError.malformed();
   }
-  if (payload.authTokenType !== ACCESS_TOKEN_TYPE) throw TokenError.invalid();
+}
+
+const times = (payload: Record<string, unknown>) => ({ iat: Number(payload.iat), exp: Number(payload.exp) });
+
+function userClaims(payload: Record<string, unknown>): AccessTokenClaims {
   const { userId, tokenVersionId, accessVersion, organizationId } = payload;
   if (!isUuidish(userId) || !isUuidish(tokenVersionId) || !Number.isInteger(accessVersion)) {
     throw TokenError.malformed();
@@ -70,7 +102,36 @@ export async function verifyAccessTokenSignature(token: string, secret: string):
     tokenVersionId,
     accessVersion: accessVersion as number,
     ...(isUuidish(organizationId) ? { organizationId } : {}),
-    iat: Number(payload.iat),
-    exp: Number(payload.exp),
+    ...times(payload),
   };
+}
+
+function identityClaims(payload: Record<string, unknown>): IdentityAccessTokenClaims {
+  const { identityId, identityAccessTokenId, clientSecretId } = payload;
+  if (!isUuidish(identityId) || !isUuidish(identityAccessTokenId)) throw TokenError.malformed();
+  if (clientSecretId !== undefined && clientSecretId !== null && !isUuidish(clientSecretId))
+    throw TokenError.malformed();
+  return {
+    authTokenType: IDENTITY_ACCESS_TOKEN_TYPE,
+    identityId,
+    identityAccessTokenId,
+    clientSecretId: isUuidish(clientSecretId) ? clientSecretId : null,
+    ...times(payload),
+  };
+}
+
+/** Check 2 for any access token: a user's or a machine identity's; any other type is invalid. */
+export async function verifyTokenSignature(token: string, secret: string): Promise<VerifiedToken> {
+  const payload = await verifiedPayload(token, secret);
+  if (payload.authTokenType === ACCESS_TOKEN_TYPE) return { kind: "user", claims: userClaims(payload) };
+  if (payload.authTokenType === IDENTITY_ACCESS_TOKEN_TYPE)
+    return { kind: "identity", claims: identityClaims(payload) };
+  throw TokenError.invalid();
+}
+
+/** Check 2 for a user access token only. */
+export async function verifyAccessTokenSignature(token: string, secret: string): Promise<AccessTokenClaims> {
+  const verified = await verifyTokenSignature(token, secret);
+  if (verified.kind !== "user") throw TokenError.invalid();
+  return verified.claims;
 }

@@ -1,3 +1,10 @@
 export { logRequest } from "./log";
-export { MAX_BODY_BYTES, type RestContext, readJsonBody, restRoute } from "./rest";
+export {
+  MAX_BODY_BYTES,
+  type PublicRestContext,
+  publicRestRoute,
+  type RestContext,
+  readJsonBody,
+  restRoute,
+} from "./rest";
 export { handleTrpcRequest } from "./trpc-handler";

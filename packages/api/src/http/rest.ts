@@ -4,10 +4,10 @@
 // are a few lines over a tRPC caller on the same router: never a second implementation.
 import { getConfig } from "@roster/config";
 import type { ErrorEnvelope } from "@roster/contract";
-import { getDb } from "@roster/db";
+import { type Db, getDb } from "@roster/db";
 import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
-import { type Caller, verifyBearer } from "../auth/caller";
+import { actorIdOf, type Caller, verifyBearer } from "../auth/caller";
 import { clientIp, createInnerContext } from "../context";
 import {
   type AppError,
@@ -29,18 +29,36 @@ const JSON_TYPE = "application/json; charset=utf-8";
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 type Method = (typeof METHODS)[number];
 
-export interface RestContext<TParams, TBody> {
+export interface PublicRestContext<TParams, TBody> {
   params: TParams;
   body: TBody;
+  prisma: Db;
+  reqId: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface RestContext<TParams, TBody> extends PublicRestContext<TParams, TBody> {
   caller: Caller;
   /** The tRPC router, called as the resolved caller. */
   trpc: ReturnType<typeof createCaller>;
 }
 
-interface MethodSpec<TParams, TBody> {
+interface SpecBase<TBody> {
   /** The body's schema; a method without one takes no body. */
   body?: z.ZodType<TBody>;
+  /** Also accept an application/x-www-form-urlencoded body. */
+  form?: boolean;
+}
+
+/** A method for bearer-token callers: checks 1 to 5 run first. */
+interface MethodSpec<TParams, TBody> extends SpecBase<TBody> {
   handler: (ctx: RestContext<TParams, TBody>) => Promise<unknown>;
+}
+
+/** A method anyone may call (a login, say). */
+interface PublicMethodSpec<TParams, TBody> extends SpecBase<TBody> {
+  handler: (ctx: PublicRestContext<TParams, TBody>) => Promise<unknown>;
 }
 
 type RouteContext<TParams> = { params: Promise<TParams> };
@@ -66,10 +84,20 @@ function json(status: number, body: unknown, reqId: string, extra: Record<string
 
 const INVALID_JSON = "Request body must be valid JSON";
 
-/** Check 6: a JSON body of at most 1 MiB, counted as it arrives (Content-Length is not trusted). */
-export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
+const FORM_TYPE = "application/x-www-form-urlencoded";
+
+/**
+ * Check 6: a JSON body (or, where allowed, a form) of at most 1 MiB, counted as it arrives
+ * (Content-Length is not trusted).
+ */
+export async function readJsonBody(
+  req: Request,
+  limit = MAX_BODY_BYTES,
+  opts: { form?: boolean } = {},
+): Promise<unknown> {
   const type = (req.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") throw new BadRequestError(INVALID_JSON);
+  const form = opts.form === true && type === FORM_TYPE;
+  if (type !== "application/json" && !form) throw new BadRequestError(INVALID_JSON);
   if (!req.body) throw new BadRequestError(INVALID_JSON);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -90,6 +118,7 @@ export async function readJsonBody(req: Request, limit = MAX_BODY_BYTES): Promis
   } catch {
     throw new BadRequestError(INVALID_JSON);
   }
+  if (form) return Object.fromEntries(new URLSearchParams(text));
   if (text.trim() === "") throw new BadRequestError(INVALID_JSON);
   try {
     return JSON.parse(text);
@@ -111,6 +140,24 @@ export function restRoute<TParams extends Record<string, string>>(
   // biome-ignore lint/suspicious/noExplicitAny: each method has its own body type; the spec ties a handler to its schema
   methods: Partial<Record<Method, MethodSpec<TParams, any>>>,
 ): Record<Method, NextHandler<TParams>> {
+  return buildRoute(route, methods, false);
+}
+
+/** Like restRoute, for methods without authentication; any Authorization header is ignored. */
+export function publicRestRoute<TParams extends Record<string, string>>(
+  route: string,
+  // biome-ignore lint/suspicious/noExplicitAny: each method has its own body type; the spec ties a handler to its schema
+  methods: Partial<Record<Method, PublicMethodSpec<TParams, any>>>,
+): Record<Method, NextHandler<TParams>> {
+  return buildRoute(route, methods, true);
+}
+
+function buildRoute<TParams extends Record<string, string>>(
+  route: string,
+  // biome-ignore lint/suspicious/noExplicitAny: see restRoute
+  methods: Partial<Record<Method, MethodSpec<TParams, any> | PublicMethodSpec<TParams, any>>>,
+  isPublic: boolean,
+): Record<Method, NextHandler<TParams>> {
   const allowed = Object.keys(methods).join(", ");
   const serve =
     (method: Method): NextHandler<TParams> =>
@@ -124,25 +171,31 @@ export function restRoute<TParams extends Record<string, string>>(
         const spec = methods[method];
         if (!spec) throw new MethodNotAllowedError(`Method ${method} is not allowed on this route`);
         const prisma = await getDb();
-        const caller = await verifyBearer(prisma, req.headers.get("authorization"), getConfig().authSecret);
-        callerId = caller.userId;
+        const ip = clientIp(req.headers);
+        const userAgent = req.headers.get("user-agent");
+        // A public method ignores any Authorization header (clients may send a stale one along).
+        const caller = isPublic
+          ? null
+          : await verifyBearer(prisma, req.headers.get("authorization"), getConfig().authSecret, { ip });
+        if (caller) callerId = actorIdOf(caller);
         let body: unknown;
         if (spec.body) {
-          const raw = await readJsonBody(req);
+          const raw = await readJsonBody(req, MAX_BODY_BYTES, { form: spec.form });
           const parsed = spec.body.safeParse(raw);
           if (!parsed.success) throw new ValidationError(toValidationIssues(parsed.error.issues));
           body = parsed.data;
         }
-        const trpc = createCaller(
-          createInnerContext({
-            prisma,
-            auth: { kind: "resolved", caller },
-            reqId,
-            ip: clientIp(req.headers),
-            userAgent: req.headers.get("user-agent"),
-          }),
-        );
-        const data = await spec.handler({ params: await routeCtx.params, body, caller, trpc });
+        const base = { params: await routeCtx.params, body, prisma, reqId, ip, userAgent };
+        let data: unknown;
+        if (isPublic) {
+          data = await (spec as PublicMethodSpec<TParams, unknown>).handler(base);
+        } else {
+          const resolved = caller as Caller;
+          const trpc = createCaller(
+            createInnerContext({ prisma, auth: { kind: "resolved", caller: resolved }, reqId, ip, userAgent }),
+          );
+          data = await (spec as MethodSpec<TParams, unknown>).handler({ ...base, caller: resolved, trpc });
+        }
         response = json(200, data, reqId);
       } catch (err) {
         const app = asAppError(err);

@@ -3,12 +3,14 @@ import { ViewerDto } from "@roster/contract";
 export { ViewerDto };
 
 import { fromDbRole } from "@roster/db";
+import { ForbiddenError } from "../errors";
 import { rulesForRole } from "../permissions";
 import { authedProcedure, createTRPCRouter } from "../trpc";
 
 export const viewerRouter = createTRPCRouter({
   /** The signed-in user and the organizations where they hold an active membership. */
   me: authedProcedure.output(ViewerDto).query(async ({ ctx }) => {
+    if (!ctx.principal) throw new ForbiddenError("A machine identity has no user profile");
     const user = await ctx.prisma.user.findUniqueOrThrow({
       where: { id: ctx.principal.userId },
       select: {

@@ -14,6 +14,8 @@ interface EventRow {
   userAgent: string | null;
   metadata: unknown;
   actor: { email: string; firstName: string | null; lastName: string | null } | null;
+  actorIdentityId: string | null;
+  actorIdentity: { name: string } | null;
 }
 
 export async function listAuditBatches(prisma: Db, orgId: string, limit: number): Promise<AuditBatch[]> {
@@ -38,6 +40,8 @@ export async function listAuditBatches(prisma: Db, orgId: string, limit: number)
       userAgent: true,
       metadata: true,
       actor: { select: { email: true, firstName: true, lastName: true } },
+      actorIdentityId: true,
+      actorIdentity: { select: { name: true } },
     },
   });
   const byKey = new Map<string, EventRow[]>();
@@ -49,13 +53,20 @@ export async function listAuditBatches(prisma: Db, orgId: string, limit: number)
     const group = byKey.get(key);
     const first = group?.[0];
     if (!group || !first) return [];
-    const name = first.actor ? [first.actor.firstName, first.actor.lastName].filter(Boolean).join(" ") || null : null;
+    const name = first.actor
+      ? [first.actor.firstName, first.actor.lastName].filter(Boolean).join(" ") || null
+      : (first.actorIdentity?.name ?? null);
     return [
       {
         batchId: key,
         eventType: first.eventType,
         createdAt: first.createdAt.toISOString(),
-        actor: { type: first.actorType, id: first.actorId, email: first.actor?.email ?? null, name },
+        actor: {
+          type: first.actorType,
+          id: first.actorId ?? first.actorIdentityId,
+          email: first.actor?.email ?? null,
+          name,
+        },
         ip: first.ip,
         userAgent: first.userAgent,
         targets: group.map((e) => {

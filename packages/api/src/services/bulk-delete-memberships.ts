@@ -152,8 +152,9 @@ export async function bulkDeleteMemberships(
       await tx.auditEvent.createMany({
         data: targets.map((t) => ({
           orgId,
-          actorType: "user",
-          actorId: caller.userId,
+          actorType: caller.kind,
+          actorId: caller.kind === "user" ? caller.userId : null,
+          actorIdentityId: caller.kind === "identity" ? caller.identityId : null,
           eventType: MEMBERSHIP_DELETED_EVENT,
           targetType: "org_membership",
           targetId: t.id,

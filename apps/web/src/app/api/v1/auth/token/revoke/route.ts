@@ -1,0 +1,15 @@
+// Revokes a machine identity's access token.
+import { revokeIdentityAccessToken } from "@roster/api";
+import { publicRestRoute } from "@roster/api/http";
+import { getConfig } from "@roster/config";
+import { IdentityTokenBody } from "@roster/contract";
+
+export const dynamic = "force-dynamic";
+
+export const { GET, DELETE, POST, PUT, PATCH, HEAD, OPTIONS } = publicRestRoute("/api/v1/auth/token/revoke", {
+  POST: {
+    form: true,
+    body: IdentityTokenBody,
+    handler: ({ prisma, body }) => revokeIdentityAccessToken(prisma, getConfig().authSecret, body.accessToken),
+  },
+});

@@ -1,0 +1,126 @@
+// Universal Auth for machine identities, wire-compatible with the upstream service: log in with
+// a client id and secret, renew within the max TTL, revoke.
+import type { IdentityAccessTokenResponse, UniversalAuthLoginBody } from "@roster/contract";
+import { type Db, hashClientSecret } from "@roster/db";
+import { ipAllowed } from "../auth/ip";
+import { signIdentityAccessToken, verifyTokenSignature } from "../auth/tokens";
+import { BadRequestError, ForbiddenError, UnauthorizedError } from "../errors";
+import { type LoginThrottle, loginThrottle } from "./login-throttle";
+
+const INVALID_CREDENTIALS = "Invalid credentials";
+const IP_NOT_ALLOWED = "You are not allowed to access this resource from the current IP address";
+
+export interface Origin {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+function tokenResponse(accessToken: string, ttl: number, maxTTL: number): IdentityAccessTokenResponse {
+  return { accessToken, expiresIn: ttl, accessTokenMaxTTL: maxTTL, tokenType: "Bearer" };
+}
+
+export async function universalAuthLogin(
+  prisma: Db,
+  secret: string,
+  body: UniversalAuthLoginBody,
+  origin: Origin,
+  throttle: LoginThrottle = loginThrottle(),
+): Promise<IdentityAccessTokenResponse> {
+  const key = body.clientId;
+  throttle.check(key);
+  const ua = await prisma.identityUniversalAuth.findUnique({ where: { clientId: body.clientId } });
+  if (!ua) {
+    throttle.failure(key);
+    throw new UnauthorizedError(INVALID_CREDENTIALS);
+  }
+  if (!ipAllowed(origin.ip, ua.clientSecretTrustedIps)) throw new ForbiddenError(IP_NOT_ALLOWED);
+
+  const clientSecret = await prisma.identityClientSecret.findUnique({
+    where: { secretHash: hashClientSecret(body.clientSecret) },
+  });
+  // A wrong secret and a revoked one answer alike: the caller learns nothing about which half was wrong.
+  if (!clientSecret || clientSecret.identityId !== ua.identityId || clientSecret.isRevoked) {
+    throttle.failure(key);
+    throw new UnauthorizedError(INVALID_CREDENTIALS);
+  }
+  if (clientSecret.ttl > 0 && Date.now() > clientSecret.createdAt.getTime() + clientSecret.ttl * 1000) {
+    await prisma.identityClientSecret.update({ where: { id: clientSecret.id }, data: { isRevoked: true } });
+    throttle.failure(key);
+    throw new UnauthorizedError("Access denied due to expired client secret");
+  }
+
+  const token = await prisma.$transaction(async (tx) => {
+    // Counted in the same statement that checks the limit, so parallel logins cannot overspend it.
+    const counted = await tx.$executeRaw`
+      UPDATE identity_client_secrets SET num_uses = num_uses + 1, last_used_at = now()
+      WHERE id = ${clientSecret.id}::uuid AND NOT is_revoked AND (num_uses_limit = 0 OR num_uses < num_uses_limit)`;
+    if (counted !== 1) return null;
+    return tx.identityAccessToken.create({
+      data: {
+        identityId: ua.identityId,
+        clientSecretId: clientSecret.id,
+        ttl: ua.accessTokenTTL,
+        maxTTL: ua.accessTokenMaxTTL,
+        numUsesLimit: ua.accessTokenNumUsesLimit,
+        ip: origin.ip,
+        userAgent: origin.userAgent?.slice(0, 512) ?? null,
+      },
+      select: { id: true },
+    });
+  });
+  if (!token) {
+    await prisma.identityClientSecret.update({ where: { id: clientSecret.id }, data: { isRevoked: true } });
+    throttle.failure(key);
+    throw new UnauthorizedError("Access denied due to client secret usage limit reached");
+  }
+  throttle.success(key);
+  const accessToken = await signIdentityAccessToken(
+    { identityId: ua.identityId, clientSecretId: clientSecret.id, identityAccessTokenId: token.id },
+    secret,
+    ua.accessTokenTTL,
+  );
+  return tokenResponse(accessToken, ua.accessTokenTTL, ua.accessTokenMaxTTL);
+}
+
+async function identityTokenRow(prisma: Db, secret: string, accessToken: string, verb: "renewed" | "revoked") {
+  const verified = await verifyTokenSignature(accessToken, secret);
+  if (verified.kind !== "identity") throw new BadRequestError(`Only identity access tokens can be ${verb}`);
+  const row = await prisma.identityAccessToken.findUnique({ where: { id: verified.claims.identityAccessTokenId } });
+  if (!row || row.isRevoked || row.identityId !== verified.claims.identityId) {
+    throw new UnauthorizedError("No identity access token found");
+  }
+  return { row, claims: verified.claims };
+}
+
+/** A new token for the same server-side token, valid for another TTL, never past the max TTL. */
+export async function renewIdentityAccessToken(
+  prisma: Db,
+  secret: string,
+  accessToken: string,
+): Promise<IdentityAccessTokenResponse> {
+  const { row, claims } = await identityTokenRow(prisma, secret, accessToken, "renewed");
+  if (row.numUsesLimit > 0 && row.numUses >= row.numUsesLimit) {
+    throw new UnauthorizedError("Unable to renew because access token number of uses limit reached");
+  }
+  const now = Date.now();
+  if (row.maxTTL > 0 && now + row.ttl * 1000 > row.createdAt.getTime() + row.maxTTL * 1000) {
+    throw new UnauthorizedError("Failed to renew MI access token past its Max TTL expiration");
+  }
+  const renewed = await prisma.identityAccessToken.updateMany({
+    where: { id: row.id, isRevoked: false },
+    data: { lastRenewedAt: new Date(now) },
+  });
+  if (renewed.count !== 1) throw new UnauthorizedError("No identity access token found");
+  const fresh = await signIdentityAccessToken(
+    { identityId: claims.identityId, clientSecretId: claims.clientSecretId, identityAccessTokenId: row.id },
+    secret,
+    row.ttl,
+  );
+  return tokenResponse(fresh, row.ttl, row.maxTTL);
+}
+
+export async function revokeIdentityAccessToken(prisma: Db, secret: string, accessToken: string) {
+  const { row } = await identityTokenRow(prisma, secret, accessToken, "revoked");
+  await prisma.identityAccessToken.update({ where: { id: row.id }, data: { isRevoked: true } });
+  return { message: "Successfully revoked access token" };
+}
