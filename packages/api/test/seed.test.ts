@@ -1,7 +1,8 @@
+import { getConfig } from "@roster/config";
 import { DemoManifest } from "@roster/contract";
 import { describe, expect, it } from "vitest";
 import { verifyBearer } from "../src/auth/caller";
-import { getConfig } from "@roster/config";
+import { universalAuthLogin } from "../src/services/universal-auth";
 import { memberOf, orgOf, reseed, testDb } from "./support";
 
 describe("demo data", () => {
@@ -29,12 +30,38 @@ describe("demo data", () => {
     for (const i of invitees) expect(i).toMatchObject({ status: "invited", userId: null, accessToken: null });
     const inactive = acme.members.filter((m) => m.email.startsWith("inactive"));
     expect(inactive.map((m) => m.isActive)).toEqual([false, false, false, false, false]);
-    expect(memberOf(manifest, "acme", "remover@acme.test")).toMatchObject({ role: "custom", roleId: acme.customRoles[0]?.id });
+    expect(memberOf(manifest, "acme", "remover@acme.test")).toMatchObject({
+      role: "custom",
+      roleId: acme.customRoles[0]?.id,
+    });
     expect(memberOf(manifest, "acme", "noaccess@acme.test").role).toBe("no-access");
-    expect(memberOf(manifest, "globex", "member@acme.test").userId).toBe(memberOf(manifest, "acme", "member@acme.test").userId);
-    for (const m of globex.members.filter((x) => x.email.startsWith("user"))) expect(m.projectMembershipIds).toHaveLength(1);
+    expect(memberOf(manifest, "globex", "member@acme.test").userId).toBe(
+      memberOf(manifest, "acme", "member@acme.test").userId,
+    );
+    for (const m of globex.members.filter((x) => x.email.startsWith("user")))
+      expect(m.projectMembershipIds).toHaveLength(1);
+
+    // the machine identity: listed with working Universal Auth credentials, never among the members
+    expect(globex.identities).toEqual([]);
+    expect(acme.identities).toHaveLength(1);
+    const [deprovisioner] = acme.identities;
+    expect(deprovisioner).toMatchObject({ name: "deprovisioner", role: "admin" });
+    expect(deprovisioner?.clientSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect(acme.members.some((m) => m.email.includes("deprovisioner"))).toBe(false);
 
     const prisma = await testDb();
+    const login = await universalAuthLogin(
+      prisma,
+      getConfig().authSecret,
+      { clientId: deprovisioner?.clientId ?? "", clientSecret: deprovisioner?.clientSecret ?? "" },
+      { ip: "127.0.0.1", userAgent: "seed test" },
+    );
+    await expect(verifyBearer(prisma, `Bearer ${login.accessToken}`, getConfig().authSecret)).resolves.toMatchObject({
+      kind: "identity",
+      identityId: deprovisioner?.identityId,
+      organizationId: acme.id,
+      membership: { role: "admin" },
+    });
     const invite = await prisma.orgMembership.findUniqueOrThrow({ where: { id: invitees[0]?.membershipId } });
     expect(invite.inviteEmail).toBe("invitee01@acme.test");
     expect(invite.lastInvitedAt).not.toBeNull();
@@ -71,7 +98,10 @@ describe("demo data", () => {
         .map((r) =>
           JSON.stringify({
             ...r,
-            user: r.user && { email: r.user.email, projects: r.user.projectMemberships.map((p) => p.project.slug).sort() },
+            user: r.user && {
+              email: r.user.email,
+              projects: r.user.projectMemberships.map((p) => p.project.slug).sort(),
+            },
           }),
         )
         .sort();

@@ -17,6 +17,18 @@ export const ManifestMember = z
   .strict();
 export type ManifestMember = z.infer<typeof ManifestMember>;
 
+export const ManifestIdentity = z
+  .object({
+    identityId: z.uuid(),
+    name: z.string(),
+    role: OrgRole,
+    /** Universal Auth credentials: POST /api/v1/auth/universal-auth/login with these. */
+    clientId: z.string(),
+    clientSecret: z.string(),
+  })
+  .strict();
+export type ManifestIdentity = z.infer<typeof ManifestIdentity>;
+
 export const ManifestOrganization = z
   .object({
     id: z.uuid(),
@@ -25,6 +37,7 @@ export const ManifestOrganization = z
     projects: z.array(z.object({ id: z.uuid(), slug: z.string() }).strict()),
     customRoles: z.array(z.object({ id: z.uuid(), slug: z.string() }).strict()),
     members: z.array(ManifestMember),
+    identities: z.array(ManifestIdentity),
   })
   .strict();
 export type ManifestOrganization = z.infer<typeof ManifestOrganization>;

@@ -3,10 +3,11 @@
 // (tests, throwaway databases) through `PrismaPGlite`.
 import type { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { getConfig, type DatabaseConfig } from "@roster/config";
+import { type DatabaseConfig, getConfig } from "@roster/config";
+import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
-import { PrismaClient } from "./generated/prisma/client";
 import { type EmbeddedServer, readLock, startEmbeddedServer } from "./embedded";
+import { PrismaClient } from "./generated/prisma/client";
 
 export { PrismaClient };
 export type Db = PrismaClient;
@@ -29,22 +30,42 @@ export interface ClientOptions {
   onQuery?: (sql: string) => void;
 }
 
-function prismaFor(adapter: PrismaPg | PrismaPGlite, opts: ClientOptions): PrismaClient {
-  if (!opts.onQuery) return new PrismaClient({ adapter });
+/** Prisma's own query event, for the in-process PGlite (it does not report a transaction's BEGIN). */
+function prismaFor(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => void): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
   const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
-  const onQuery = opts.onQuery;
   prisma.$on("query", (e) => onQuery(e.query));
   return prisma;
 }
 
-export function pgAdapter(url: string, poolSize = 10): PrismaPg {
-  return new PrismaPg({ connectionString: url, max: poolSize });
+/**
+ * A pg client that reports the text of every statement it sends. Prisma's query event misses
+ * the BEGIN that the pg adapter sends itself, so statements are observed here, on the wire side.
+ */
+function reportingClient(onQuery: (sql: string) => void): typeof pg.Client {
+  return class ReportingClient extends pg.Client {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this only observes them
+    override query(...args: any[]): any {
+      const q = args[0];
+      onQuery(typeof q === "string" ? q : (q?.text ?? String(q)));
+      // biome-ignore lint/suspicious/noExplicitAny: forwarded unchanged
+      return (super.query as (...a: any[]) => any)(...args);
+    }
+  };
+}
+
+export function pgAdapter(url: string, poolSize = 10, onQuery?: (sql: string) => void): PrismaPg {
+  return new PrismaPg({
+    connectionString: url,
+    max: poolSize,
+    ...(onQuery ? { Client: reportingClient(onQuery) } : {}),
+  });
 }
 
 /** Opens a Prisma client on the target; for an embedded folder nobody serves yet, this process becomes its owner. */
 export async function openDb(target: DbTarget = getConfig().database, opts: ClientOptions = {}): Promise<DbHandle> {
   if (target.kind === "pglite") {
-    const prisma = prismaFor(new PrismaPGlite(target.db), opts);
+    const prisma = prismaFor(new PrismaPGlite(target.db), opts.onQuery);
     return { prisma, url: null, embedded: null, close: () => prisma.$disconnect() };
   }
   let url: string;
@@ -60,7 +81,7 @@ export async function openDb(target: DbTarget = getConfig().database, opts: Clie
       url = embedded.url;
     }
   }
-  const prisma = prismaFor(pgAdapter(url, opts.poolSize), opts);
+  const prisma = new PrismaClient({ adapter: pgAdapter(url, opts.poolSize, opts.onQuery) });
   return {
     prisma,
     url,

@@ -1,9 +1,11 @@
 // The demo data set of the spec (demo-data.md). Writes it from scratch: the application tables
 // are emptied first, so running it twice gives the same data set.
+import { randomUUID } from "node:crypto";
 import { hash } from "@node-rs/argon2";
 import type { MembershipStatus, OrgRole } from "@roster/contract";
 import type { Db } from "./client";
 import { toDbRole } from "./roles";
+import { hashClientSecret, newClientSecret } from "./secrets";
 
 export const DEMO_PASSWORD = "correct-horse-battery-staple";
 
@@ -19,6 +21,14 @@ export interface SeededMember {
   projectMembershipIds: string[];
 }
 
+export interface SeededIdentity {
+  identityId: string;
+  name: string;
+  role: OrgRole;
+  clientId: string;
+  clientSecret: string;
+}
+
 export interface SeededOrganization {
   id: string;
   slug: string;
@@ -26,6 +36,7 @@ export interface SeededOrganization {
   projects: { id: string; slug: string }[];
   customRoles: { id: string; slug: string }[];
   members: SeededMember[];
+  identities: SeededIdentity[];
 }
 
 interface MemberSpec {
@@ -44,6 +55,7 @@ interface OrgSpec {
   projects: string[];
   customRoles: { slug: string; name: string; permissions: { subject: string; actions: string[] }[] }[];
   members: MemberSpec[];
+  identities: { name: string; role: OrgRole }[];
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0");
@@ -123,6 +135,7 @@ export function demoDataSpec(): OrgSpec[] {
         accepted(`inactive${pad(i + 1, 2)}@acme.test`, "member", { isActive: false }),
       ),
     ],
+    identities: [{ name: "deprovisioner", role: "admin" }],
   };
   const globex: OrgSpec = {
     slug: "globex",
@@ -136,6 +149,7 @@ export function demoDataSpec(): OrgSpec[] {
       ),
       accepted("member@acme.test", "member"),
     ],
+    identities: [],
   };
   return [acme, globex];
 }
@@ -159,6 +173,11 @@ function nameFor(email: string, index: number): { firstName: string; lastName: s
 
 const APP_TABLES = [
   "audit_events",
+  "identity_access_tokens",
+  "identity_client_secrets",
+  "identity_universal_auths",
+  "identity_org_memberships",
+  "identities",
   "project_membership_roles",
   "project_memberships",
   "projects",
@@ -250,6 +269,34 @@ export async function seedDemoData(prisma: Db): Promise<SeededOrganization[]> {
         data: projectMemberships.map((pm) => ({ projectMembershipId: pm.id, role: "member" })),
       });
 
+      // Machine identities, each with Universal Auth and one client secret (listed in the manifest).
+      const identities = new Map<string, SeededIdentity[]>();
+      for (const o of spec) {
+        const seeded: SeededIdentity[] = [];
+        for (const ident of o.identities) {
+          const clientId = randomUUID();
+          const clientSecret = newClientSecret();
+          const row = await tx.identity.create({
+            data: {
+              orgId: orgId(o.slug),
+              name: ident.name,
+              membership: { create: { orgId: orgId(o.slug), role: toDbRole(ident.role) } },
+              universalAuth: { create: { clientId } },
+              clientSecrets: {
+                create: {
+                  description: "demo",
+                  secretPrefix: clientSecret.slice(0, 4),
+                  secretHash: hashClientSecret(clientSecret),
+                },
+              },
+            },
+            select: { id: true },
+          });
+          seeded.push({ identityId: row.id, name: ident.name, role: ident.role, clientId, clientSecret });
+        }
+        identities.set(o.slug, seeded);
+      }
+
       return spec.map((o) => {
         const oid = orgId(o.slug);
         const orgProjects = projects.filter((p) => p.orgId === oid);
@@ -279,6 +326,7 @@ export async function seedDemoData(prisma: Db): Promise<SeededOrganization[]> {
                 : [],
             };
           }),
+          identities: identities.get(o.slug) ?? [],
         };
       });
     },
