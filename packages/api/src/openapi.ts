@@ -2,8 +2,12 @@
 import {
   BulkDeleteMembershipsResponse,
   bulkDeleteMembershipsBody,
+  IdentityAccessTokenResponse,
+  IdentityTokenBody,
   ListMembershipsRestResponse,
   ReqId,
+  RevokeIdentityTokenResponse,
+  UniversalAuthLoginBody,
   ValidationIssue,
 } from "@roster/contract";
 import { z } from "zod";
@@ -35,7 +39,7 @@ function errorEnvelope(status: number): z.ZodType {
 const DESCRIPTIONS: Record<number, string> = {
   200: "Success",
   400: "Bad request: invalid JSON, own membership, or the last admin would be removed",
-  401: "Missing, invalid, expired or revoked access token",
+  401: "Missing, invalid, expired or revoked access token, or invalid credentials",
   403: "Not a member, other organization, permission denied, or privilege boundary",
   404: "Memberships not found in the organization",
   413: "Request body larger than 1 MiB",
@@ -54,6 +58,35 @@ function errorResponses(statuses: number[]): Record<string, unknown> {
       },
     ]),
   );
+}
+
+/** A public Universal Auth operation: JSON or form body, no bearer token. */
+function identityAuthOperation(opts: {
+  operationId: string;
+  description: string;
+  body: z.ZodType;
+  response: z.ZodType;
+  errors: number[];
+}) {
+  const schema = schemaOf(opts.body, "input");
+  return {
+    post: {
+      tags: ["Machine identities"],
+      description: opts.description,
+      operationId: opts.operationId,
+      requestBody: {
+        required: true,
+        content: { "application/json": { schema }, "application/x-www-form-urlencoded": { schema } },
+      },
+      responses: {
+        "200": {
+          description: "Success",
+          content: { "application/json": { schema: schemaOf(opts.response, "output") } },
+        },
+        ...errorResponses(opts.errors),
+      },
+    },
+  };
 }
 
 const organizationIdParameter = {
@@ -76,6 +109,27 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
     servers: opts.serverUrl ? [{ url: opts.serverUrl }] : [],
     security: [],
     paths: {
+      "/api/v1/auth/universal-auth/login": identityAuthOperation({
+        operationId: "universalAuthLogin",
+        description: "Log in as a machine identity with its client id and client secret",
+        body: UniversalAuthLoginBody,
+        response: IdentityAccessTokenResponse,
+        errors: [400, 401, 403, 413, 422, 429, 500],
+      }),
+      "/api/v1/auth/token/renew": identityAuthOperation({
+        operationId: "renewAccessToken",
+        description: "Renew a machine identity's access token for another TTL, within its max TTL",
+        body: IdentityTokenBody,
+        response: IdentityAccessTokenResponse,
+        errors: [400, 401, 413, 422, 500],
+      }),
+      "/api/v1/auth/token/revoke": identityAuthOperation({
+        operationId: "revokeAccessToken",
+        description: "Revoke a machine identity's access token",
+        body: IdentityTokenBody,
+        response: RevokeIdentityTokenResponse,
+        errors: [400, 401, 413, 422, 500],
+      }),
       "/api/v2/organizations/{organizationId}/memberships": {
         delete: {
           tags: ["Organizations"],
