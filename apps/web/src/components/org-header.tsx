@@ -12,6 +12,7 @@ export function OrgHeader() {
   const section = pathname.split("/")[3] ?? "members";
   const tabs = [
     { key: "members", label: "Members", show: can("read", "member") },
+    { key: "identities", label: "Identities", show: can("read", "identity") },
     { key: "audit", label: "Audit", show: can("read", "audit") },
   ].filter((t) => t.show);
 

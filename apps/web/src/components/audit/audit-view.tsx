@@ -33,7 +33,10 @@ export function AuditView() {
       ) : (
         <ol className="space-y-3">
           {audit.data.batches.map((b) => {
-            const who = b.actor.email ?? (b.actor.type === "user" ? "A deleted user" : b.actor.type);
+            const who =
+              b.actor.type === "identity"
+                ? `Machine identity ${b.actor.name ?? "(deleted)"}`
+                : (b.actor.email ?? "A deleted user");
             const verb = EVENT_LABELS[b.eventType] ?? b.eventType;
             return (
               <li key={b.batchId} className="card p-4" data-testid="audit-batch" data-batch-id={b.batchId}>
