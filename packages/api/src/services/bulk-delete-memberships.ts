@@ -7,6 +7,7 @@ import type { Caller } from "../auth/caller";
 import {
   type AppError,
   BadRequestError,
+  ForbiddenError,
   NotFoundError,
   PermissionBoundaryError,
   PermissionDeniedError,
@@ -64,30 +65,61 @@ function isActiveAdmin(m: Pick<MembershipRow, "role" | "status" | "isActive">): 
   return m.role === "admin" && m.status === "accepted" && m.isActive;
 }
 
+function permissionDenied(rules: PermissionRule[]): PermissionDeniedError {
+  return new PermissionDeniedError("You are not allowed to delete on member", rulesForSubject(rules, "member"));
+}
+
+/**
+ * The caller's own membership as it is now (check 5 again, under the lock): a caller removed or
+ * demoted by a request that committed first must not act on what its token said a moment ago.
+ */
+async function currentCallerRules(
+  tx: Tx,
+  caller: Caller,
+  rows: Target[],
+): Promise<{ rules: PermissionRule[] } | { blocker: ForbiddenError }> {
+  if (caller.kind === "user") {
+    const own = rows.find((r) => r.id === caller.membership.id);
+    if (own?.status !== "accepted") return { blocker: new ForbiddenError("User not member of organization") };
+    if (!own.isActive) return { blocker: new ForbiddenError("User organization membership is inactive") };
+    return { rules: rulesForRole(fromDbRole(own.role), own.customRole?.permissions) };
+  }
+  const own = await tx.identityOrgMembership.findFirst({
+    where: { id: caller.membership.id, orgId: caller.organizationId },
+    select: { role: true, customRole: { select: { permissions: true } } },
+  });
+  if (!own) return { blocker: new ForbiddenError("Identity not member of organization") };
+  return { rules: rulesForRole(fromDbRole(own.role), own.customRole?.permissions) };
+}
+
 /** Checks 9 to 13 against the current rows. Reads only; the caller decides about locking. */
 async function plan(tx: Tx, caller: Caller, ids: string[]): Promise<Plan> {
   const orgId = caller.organizationId;
-  if (!can(caller.rules, "delete", "member")) {
-    const blocker = new PermissionDeniedError(
-      "You are not allowed to delete on member",
-      rulesForSubject(caller.rules, "member"),
-    );
-    return { targets: [], blocker };
+  if (ids.length === 0) {
+    return { targets: [], blocker: can(caller.rules, "delete", "member") ? null : permissionDenied(caller.rules) };
   }
+  // The targets and, for a user, the caller's own row, in one query. Only user memberships of
+  // this organization can be targets (a machine identity's membership lives elsewhere).
+  const ownId = caller.kind === "user" ? [caller.membership.id] : [];
+  const rows: Target[] = await tx.orgMembership.findMany({
+    where: { orgId, id: { in: [...ids, ...ownId] } },
+    select: targetSelect,
+  });
+  const current = await currentCallerRules(tx, caller, rows);
+  if ("blocker" in current) return { targets: [], blocker: current.blocker };
+  const { rules } = current;
+  if (!can(rules, "delete", "member")) return { targets: [], blocker: permissionDenied(rules) };
   if (ids.includes(caller.membership.id)) {
     return { targets: [], blocker: new BadRequestError("You cannot delete your own organization membership") };
   }
-  if (ids.length === 0) return { targets: [], blocker: null };
 
-  // Only user memberships of this organization are targets (machine identities will never be).
-  const rows: Target[] = await tx.orgMembership.findMany({ where: { orgId, id: { in: ids } }, select: targetSelect });
   const byId = new Map(rows.map((r) => [r.id, r]));
   const targets = ids.flatMap((id) => byId.get(id) ?? []);
   const missing = ids.filter((id) => !byId.has(id));
   if (missing.length > 0) return { targets, blocker: new NotFoundError(notFoundMessage(orgId, missing)) };
 
   const targetRules = (t: Target): PermissionRule[] => rulesForRole(fromDbRole(t.role), t.customRole?.permissions);
-  const beyond = targets.find((t) => !covers(caller.rules, targetRules(t)));
+  const beyond = targets.find((t) => !covers(rules, targetRules(t)));
   if (beyond) {
     return {
       targets,

@@ -1,0 +1,196 @@
+// How many SQL statements one bulk delete sends, and how long 1000 ids take. The count must not
+// grow with the number of ids (no statement per membership) and the whole transaction stays
+// within 10 statements. Counted on a client of its own whose every statement is reported (see
+// openDb's onQuery): the caller is resolved first, then only the statements sent while
+// bulkDeleteMemberships runs are recorded; all of them must lie inside one transaction, from its
+// BEGIN to its COMMIT inclusive, and that is the number compared.
+import { getConfig } from "@roster/config";
+import type { DemoManifest } from "@roster/contract";
+import type { Db, DbHandle } from "@roster/db";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { verifyBearer } from "../src/auth/caller";
+import { bulkDeleteMemberships, MEMBERSHIP_DELETED_EVENT } from "../src/services/bulk-delete-memberships";
+import { baseUrl, memberOf, openTestDb, orgOf, reseed, testDb, tokenOf } from "./support";
+
+const MAX_STATEMENTS = 10;
+const BULK = 1000;
+
+/** Adds `n` plain accepted members to acme, each in 1 or 2 of its projects (with a role row each). */
+async function addPlainMembers(prisma: Db, manifest: DemoManifest, n: number, tag: string): Promise<string[]> {
+  const acme = orgOf(manifest, "acme");
+  const pad = (i: number) => String(i).padStart(4, "0");
+  const users = await prisma.user.createManyAndReturn({
+    data: Array.from({ length: n }, (_, i) => ({
+      email: `${tag}${pad(i)}@acme.test`,
+      username: `${tag}${pad(i)}@acme.test`,
+      firstName: "Bulk",
+      lastName: pad(i),
+    })),
+    select: { id: true },
+  });
+  const memberships = await prisma.orgMembership.createManyAndReturn({
+    data: users.map((u, i) => ({
+      orgId: acme.id,
+      userId: u.id,
+      role: "member" as const,
+      status: "accepted" as const,
+      isActive: true,
+      projectFavorites: i % 3 === 0 ? [acme.projects[0]?.id as string] : [],
+    })),
+    select: { id: true },
+  });
+  const pms = await prisma.projectMembership.createManyAndReturn({
+    data: users.flatMap((u, i) =>
+      acme.projects
+        .filter((_, p) => p === i % 3 || (i % 2 === 0 && p === (i + 1) % 3))
+        .map((p) => ({ projectId: p.id, userId: u.id })),
+    ),
+    select: { id: true },
+  });
+  await prisma.projectMembershipRole.createMany({
+    data: pms.map((pm) => ({ projectMembershipId: pm.id, role: "member" })),
+  });
+  return memberships.map((m) => m.id);
+}
+
+interface Counted {
+  /** Every statement sent during the call. */
+  all: string[];
+  /** From the transaction's BEGIN to its COMMIT, inclusive. */
+  transaction: string[];
+  /** For each statement of `all`, the ms until the next one was sent (the last: until the call returned). */
+  gaps: number[];
+  ms: number;
+}
+
+describe("bulk delete: statements per request", () => {
+  let manifest: DemoManifest;
+  let handle: DbHandle;
+  let recording: { sql: string; at: number }[] | null = null;
+  const results: Record<string, Counted> = {};
+
+  beforeAll(async () => {
+    manifest = await reseed();
+    handle = await openTestDb({ onQuery: (sql) => recording?.push({ sql, at: performance.now() }) });
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  async function countedDelete(ids: string[]): Promise<Counted & { deleted: number }> {
+    const prisma = handle.prisma;
+    const caller = await verifyBearer(
+      prisma,
+      `Bearer ${tokenOf(manifest, "acme", "admin@acme.test")}`,
+      getConfig().authSecret,
+    );
+    const origin = {
+      reqId: `req-stmts${String(ids.length).padStart(9, "0")}`,
+      ip: "127.0.0.1",
+      userAgent: "statements-test",
+    };
+    const sent: { sql: string; at: number }[] = [];
+    recording = sent;
+    const started = performance.now();
+    let out: Awaited<ReturnType<typeof bulkDeleteMemberships>>;
+    try {
+      out = await bulkDeleteMemberships(prisma, caller, ids, origin);
+    } finally {
+      recording = null;
+    }
+    const ended = performance.now();
+    const ms = ended - started;
+    const all = sent.map((x) => x.sql);
+    const gaps = sent.map((x, i) => (sent[i + 1]?.at ?? ended) - x.at);
+    const begin = all.findIndex((s) => /^\s*BEGIN\b/i.test(s));
+    const commit = all.findIndex((s) => /^\s*COMMIT\b/i.test(s));
+    expect(begin, `no BEGIN among ${JSON.stringify(all)}`).toBeGreaterThanOrEqual(0);
+    expect(commit, `no COMMIT among ${JSON.stringify(all)}`).toBeGreaterThan(begin);
+    return { all, transaction: all.slice(begin, commit + 1), gaps, ms, deleted: out.memberships.length };
+  }
+
+  it("sends the same, small number of statements for 1 id and for 1000 ids", async () => {
+    const prisma = await testDb();
+    const extra = await addPlainMembers(prisma, manifest, BULK, "stmt");
+    expect(extra).toHaveLength(BULK);
+    const acme = orgOf(manifest, "acme");
+    const pmBefore = await prisma.projectMembership.count({ where: { project: { orgId: acme.id } } });
+
+    // Warm the client (connection, query plans) so neither measured call pays for it.
+    await handle.prisma.orgMembership.count();
+
+    const one = await countedDelete([memberOf(manifest, "acme", "user001@acme.test").membershipId]);
+    expect(one.deleted).toBe(1);
+    const many = await countedDelete(extra);
+    expect(many.deleted).toBe(BULK);
+    results["1"] = one;
+    results["1000"] = many;
+
+    const kind = inject("databaseKind");
+    console.log(
+      `[bulk-delete statements, ${kind}] 1 id: ${one.transaction.length} statements in the transaction ` +
+        `(${one.all.length} during the call, ${one.ms.toFixed(1)} ms); ` +
+        `${BULK} ids: ${many.transaction.length} statements in the transaction (${many.all.length} during the call), ` +
+        `service call ${many.ms.toFixed(1)} ms`,
+    );
+    console.log(
+      `[bulk-delete statements, ${kind}] the transaction for ${BULK} ids:\n${many.all.map((s, i) => `  +${(many.gaps[i] ?? 0).toFixed(1).padStart(7)} ms  ${s.replace(/\s+/g, " ").slice(0, 140)}`).join("\n")}`,
+    );
+
+    // Nothing outside the one transaction, and the same statements whatever the number of ids.
+    expect(one.all).toEqual(one.transaction);
+    expect(many.all).toEqual(many.transaction);
+    expect(many.transaction.length).toBe(one.transaction.length);
+    expect(many.transaction.length).toBeLessThanOrEqual(MAX_STATEMENTS);
+    // The lock is taken inside the transaction, before anything is read.
+    expect(many.transaction[1]).toMatch(/FROM\s+organizations\b[\s\S]*FOR NO KEY UPDATE/i);
+
+    // and it did what a 200 does
+    expect(await prisma.orgMembership.count({ where: { id: { in: extra } } })).toBe(0);
+    const pmAfter = await prisma.projectMembership.count({ where: { project: { orgId: acme.id } } });
+    expect(pmBefore - pmAfter).toBe(2 + Math.ceil(BULK / 2) + BULK);
+    const batch = await prisma.auditEvent.findMany({
+      where: { batchId: "req-stmts000001000" },
+      select: { targetId: true, eventType: true },
+    });
+    expect(batch).toHaveLength(BULK);
+    expect(new Set(batch.map((e) => e.targetId))).toEqual(new Set(extra));
+    expect(batch.every((e) => e.eventType === MEMBERSHIP_DELETED_EVENT)).toBe(true);
+  });
+
+  it("deletes 1000 ids through REST over HTTP", async () => {
+    const prisma = await testDb();
+    const ids = await addPlainMembers(prisma, manifest, BULK, "rest");
+    const acme = orgOf(manifest, "acme");
+    const token = tokenOf(manifest, "acme", "admin@acme.test");
+    const url = `${baseUrl()}/api/v2/organizations/${acme.id}/memberships`;
+    const call = (membershipIds: string[]) =>
+      fetch(url, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ membershipIds }),
+      });
+
+    // A first request loads the route; it is not the one measured.
+    const warm = await call([]);
+    expect(warm.status).toBe(200);
+    expect(await warm.json()).toEqual({ memberships: [] });
+
+    const started = performance.now();
+    const res = await call(ids);
+    const body = (await res.json()) as { memberships: { id: string }[] };
+    const ms = performance.now() - started;
+    expect(res.status, JSON.stringify(body).slice(0, 500)).toBe(200);
+    expect(body.memberships.map((m) => m.id)).toEqual(ids);
+    expect(await prisma.orgMembership.count({ where: { id: { in: ids } } })).toBe(0);
+    expect(await prisma.auditEvent.count({ where: { targetId: { in: ids } } })).toBe(BULK);
+    console.log(
+      `[bulk-delete statements, ${inject("databaseKind")}] ${BULK} ids through REST over HTTP: ${ms.toFixed(1)} ms (request to parsed answer)`,
+    );
+    if (results["1000"]) {
+      console.log(
+        `[bulk-delete statements, ${inject("databaseKind")}] for comparison, the service call for ${BULK} ids: ${results["1000"].ms.toFixed(1)} ms`,
+      );
+    }
+  });
+});
