@@ -73,7 +73,8 @@ function walk(dir: string, out: string[]): void {
 export function sourceStamp(): string {
   const files: string[] = [path.join(root, "package-lock.json"), path.join(root, "tsconfig.base.json")];
   walk(webDir, files);
-  walk(path.join(root, "packages"), files);
+  // The packages the web app is built from (not packages/client, which only external callers use).
+  for (const pkg of ["api", "config", "contract", "db"]) walk(path.join(root, "packages", pkg), files);
   const h = createHash("sha256");
   for (const f of files.sort()) {
     try {
