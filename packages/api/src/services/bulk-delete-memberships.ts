@@ -109,7 +109,9 @@ async function plan(tx: Tx, caller: Caller, ids: string[]): Promise<Plan> {
   if ("blocker" in current) return { targets: [], blocker: current.blocker };
   const { rules } = current;
   if (!can(rules, "delete", "member")) return { targets: [], blocker: permissionDenied(rules) };
-  if (ids.includes(caller.membership.id)) {
+  // Check 10 is about a user's own membership; a machine identity's lives apart from user
+  // memberships, so its id is no target at all and answers check 11's 404 below.
+  if (caller.kind === "user" && ids.includes(caller.membership.id)) {
     return { targets: [], blocker: new BadRequestError("You cannot delete your own organization membership") };
   }
 
