@@ -48,12 +48,16 @@ export function MembersView() {
   const [toast, setToast] = useState<string | null>(null);
   const [dialogOpen, setDialogOpen] = useState(false);
   const [selectingAll, setSelectingAll] = useState(false);
+  // The search and filters whose every match is selected (by "select all matching"), if any.
+  const filterKey = JSON.stringify([view.q, view.role ?? null, view.status ?? null]);
+  const [allMatchingOf, setAllMatchingOf] = useState<string | null>(null);
 
   const selectable = rows.filter((r) => r.id !== org.membershipId);
   const pageSelected = selectable.filter((r) => selected.has(r.id)).length;
   const allOnPage = selectable.length > 0 && pageSelected === selectable.length;
 
-  const toggle = (id: string) =>
+  const toggle = (id: string) => {
+    setAllMatchingOf(null);
     setSelected((prev) => {
       const next = new Set(prev);
       if (next.has(id)) next.delete(id);
@@ -61,8 +65,10 @@ export function MembersView() {
       else setNotice(`One removal takes at most ${maxBulkDelete} members.`);
       return next;
     });
+  };
 
-  const togglePage = () =>
+  const togglePage = () => {
+    setAllMatchingOf(null);
     setSelected((prev) => {
       const next = new Set(prev);
       for (const r of selectable) {
@@ -71,17 +77,24 @@ export function MembersView() {
       }
       return next;
     });
+  };
 
   async function selectAllMatching() {
     setSelectingAll(true);
+    const key = filterKey;
     try {
       const res = await queryClient.fetchQuery(trpc.organizations.listMembershipIds.queryOptions(filters));
-      const ids = res.ids.filter((id) => id !== org.membershipId).slice(0, maxBulkDelete);
+      const others = res.ids.filter((id) => id !== org.membershipId);
+      const ids = others.slice(0, maxBulkDelete);
       setSelected(new Set(ids));
+      setAllMatchingOf(key);
+      const of = `Selected ${ids.length.toLocaleString()} of ${res.total.toLocaleString()} matching members`;
       setNotice(
-        res.capped || res.total > ids.length
-          ? `Selected ${ids.length.toLocaleString()} of ${res.total.toLocaleString()} matching members: one removal takes at most ${maxBulkDelete.toLocaleString()}.`
-          : `Selected all ${ids.length.toLocaleString()} matching members.`,
+        res.capped || ids.length < others.length
+          ? `${of}: one removal takes at most ${maxBulkDelete.toLocaleString()}.`
+          : others.length < res.ids.length
+            ? `${of}: you cannot remove yourself.`
+            : `Selected all ${ids.length.toLocaleString()} matching members.`,
       );
     } catch (err) {
       setNotice(errorInfo(err).message);
@@ -91,6 +104,7 @@ export function MembersView() {
   }
 
   const clear = () => {
+    setAllMatchingOf(null);
     setSelected(new Set());
     setNotice(null);
   };
@@ -98,6 +112,7 @@ export function MembersView() {
   const onRemoved = useCallback(
     (count: number) => {
       setDialogOpen(false);
+      setAllMatchingOf(null);
       setSelected(new Set());
       setNotice(null);
       setToast(`Removed ${count} member${count === 1 ? "" : "s"}`);
@@ -189,7 +204,11 @@ export function MembersView() {
         </div>
       </search>
 
-      {canRemove && allOnPage && total > pageSelected && selected.size < Math.min(total, maxBulkDelete) ? (
+      {canRemove &&
+      allOnPage &&
+      allMatchingOf !== filterKey &&
+      total > pageSelected &&
+      selected.size < Math.min(total, maxBulkDelete) ? (
         <div className="rounded-lg bg-blue-50 px-4 py-2 text-sm text-blue-900" role="status">
           All {pageSelected} members on this page are selected.{" "}
           <button
