@@ -12,8 +12,7 @@ import { type Db, fromDbRole, hashClientSecret, newClientSecret, toDbRole } from
 import type { Caller } from "../auth/caller";
 import { BadRequestError, NotFoundError, PermissionBoundaryError } from "../errors";
 import { covers, rulesForRole } from "../permissions";
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+import { iso } from "./membership-dto";
 
 const identitySelect = {
   id: true,

@@ -2,6 +2,7 @@
 // paging done in the database, with the total count.
 import type { ListedMembership, ListMembershipsInput, ListMembershipsOutput, OrgRole } from "@roster/contract";
 import { type Db, Prisma } from "@roster/db";
+import { iso } from "./membership-dto";
 
 type ListArgs = Omit<Required<Pick<ListMembershipsInput, "limit" | "sortBy" | "sortDir">>, never> &
   Omit<ListMembershipsInput, "limit" | "sortBy" | "sortDir" | "organizationId">;
@@ -54,8 +55,6 @@ function filters(orgId: string, args: ListArgs): Prisma.Sql {
   if (args.status === "inactive") parts.push(Prisma.sql`m.status = 'accepted' AND NOT m.is_active`);
   return Prisma.join(parts, " AND ");
 }
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function toListed(r: Row): ListedMembership {
   return {

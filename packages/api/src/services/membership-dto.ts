@@ -39,7 +39,8 @@ export interface MembershipRow {
   lastLoginTime: Date | null;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+/** A timestamp as the contract writes it (ISO 8601, UTC, milliseconds), or null. */
+export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 export function toMembershipDto(row: MembershipRow): MembershipDto {
   return {
