@@ -247,7 +247,7 @@ export function MembersView() {
               ) : null}
               {sortHeader("name", "Name")}
               {sortHeader("email", "Email", "hidden md:table-cell")}
-              {sortHeader("role", "Role")}
+              {sortHeader("role", "Role", "hidden sm:table-cell")}
               {sortHeader("status", "Status")}
               {sortHeader("lastLoginTime", "Last login", "hidden lg:table-cell")}
               {sortHeader("projectCount", "Projects", "hidden sm:table-cell")}
@@ -404,10 +404,16 @@ function MemberRow(props: {
           {name}
           {own ? <span className="ml-2 text-xs font-normal text-zinc-500">(you)</span> : null}
         </div>
-        <div className="text-xs text-zinc-500 md:hidden">{email}</div>
+        <div className="text-xs text-zinc-500 md:hidden">
+          {email}
+          <span className="sm:hidden">
+            {" · "}
+            <RoleLabel role={m.role} />
+          </span>
+        </div>
       </td>
       <td className="hidden px-3 py-2.5 text-zinc-700 md:table-cell">{email}</td>
-      <td className="px-3 py-2.5">
+      <td className="hidden px-3 py-2.5 sm:table-cell">
         <RoleLabel role={m.role} />
       </td>
       <td className="px-3 py-2.5">
