@@ -6,12 +6,11 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type {} from "@roster/api/testing";
 import { loadConfig, repoRoot } from "@roster/config";
 import pg from "pg";
-import type {} from "@roster/api/testing";
 import type { TestProject } from "vitest/node";
 import { type RosterServer, startRoster } from "../scripts/server";
-
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -83,7 +82,9 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide("databaseUrl", server.databaseUrl);
   project.provide("databaseKind", config.database.kind);
   project.provide("artifactsDir", artifactsDir);
-  console.error(`[setup] Roster at ${server.url} on ${config.database.kind === "postgres" ? "PostgreSQL" : "the embedded database"}`);
+  console.error(
+    `[setup] Roster at ${server.url} on ${config.database.kind === "postgres" ? "PostgreSQL" : "the embedded database"}`,
+  );
 }
 
 export async function teardown(): Promise<void> {

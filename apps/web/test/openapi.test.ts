@@ -49,7 +49,9 @@ function withoutRequired(schema: unknown): unknown {
 }
 
 describe("OpenAPI document", async () => {
-  const spec = parse(fs.readFileSync(path.join(repoRoot(), "../shared/spec/bulk-delete-memberships.openapi.yaml"), "utf8"));
+  const spec = parse(
+    fs.readFileSync(path.join(repoRoot(), "../shared/spec/bulk-delete-memberships.openapi.yaml"), "utf8"),
+  );
   const res = await fetch(`${baseUrl()}/api/openapi.json`);
   const doc = (await res.json()) as Schema & { paths: Record<string, Record<string, Schema>> };
   const ours = doc.paths[PATH]?.delete as Schema & { responses: Record<string, Schema> };
