@@ -56,6 +56,7 @@ describe("loadConfig", () => {
       authSecret: SECRET,
       nextAuthUrl: undefined,
       port: 3000,
+      trustProxy: false,
       maxBulkDelete: 1000,
       logLevel: "info",
     });
@@ -95,6 +96,15 @@ describe("loadConfig", () => {
     });
   });
 
+  it.each([
+    ["true", true],
+    ["1", true],
+    ["false", false],
+    ["", false],
+  ])("reads TRUST_PROXY=%j as %s", (value, expected) => {
+    expect(loadConfig({ AUTH_SECRET: SECRET, TRUST_PROXY: value }, lines().log).trustProxy).toBe(expected);
+  });
+
   it.each(["postgres://roster@db.internal:5432/roster", "postgresql://u:p@127.0.0.1/test?sslmode=disable"])(
     "uses PostgreSQL for DATABASE_URL %s",
     (url) => {
@@ -121,6 +131,7 @@ describe("loadConfig", () => {
     { name: 'PORT "-1"', env: { PORT: "-1" }, variable: "PORT", detail: /-1/ },
     { name: "MAX_BULK_DELETE 0", env: { MAX_BULK_DELETE: "0" }, variable: "MAX_BULK_DELETE", detail: /got 0/ },
     { name: "MAX_BULK_DELETE 1.5", env: { MAX_BULK_DELETE: "1.5" }, variable: "MAX_BULK_DELETE", detail: /1\.5/ },
+    { name: 'TRUST_PROXY "maybe"', env: { TRUST_PROXY: "maybe" }, variable: "TRUST_PROXY", detail: /true or false/ },
     {
       name: "an AUTH_SECRET under 32 characters",
       env: { AUTH_SECRET: "too-short" },

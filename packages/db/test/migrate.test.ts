@@ -30,6 +30,11 @@ const TABLES = [
   "project_membership_roles",
   "auth_sessions",
   "audit_events",
+  "identities",
+  "identity_org_memberships",
+  "identity_universal_auths",
+  "identity_client_secrets",
+  "identity_access_tokens",
 ];
 const tmpDirs: string[] = [];
 afterAll(() => {
