@@ -1,8 +1,13 @@
 // bulkDeleteOrgMemberships: checks 9 to 13 of the contract and the effects of a 200, in one
 // transaction serialised per organization. (Checks 1 to 8 are the procedure builders' and run
 // before this.) The preview runs the same plan without writing.
-import type { MembershipWithUserDto, PermissionRule, PreviewBulkDeleteMembershipsResponse } from "@roster/contract";
-import { type Db, fromDbRole, type Prisma } from "@roster/db";
+import type {
+  MembershipWithUserDto,
+  OrgRole,
+  PermissionRule,
+  PreviewBulkDeleteMembershipsResponse,
+} from "@roster/contract";
+import { type Db, fromDbRole, type Prisma, toDbRole } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import {
   type AppError,
@@ -13,13 +18,7 @@ import {
   PermissionDeniedError,
 } from "../errors";
 import { can, covers, rulesForRole, rulesForSubject } from "../permissions";
-import {
-  type MembershipRow,
-  membershipSelect,
-  membershipUserSelect,
-  toMembershipDto,
-  toMembershipWithUserDto,
-} from "./membership-dto";
+import { type MembershipRow, toMembershipDto, toMembershipWithUserDto } from "./membership-dto";
 
 export const MEMBERSHIP_DELETED_EVENT = "organization.membership.deleted";
 const MAX_IDS_IN_MESSAGE = 20;
@@ -32,16 +31,49 @@ export interface RequestOrigin {
   userAgent: string | null;
 }
 
-const targetSelect = {
-  ...membershipSelect,
-  user: { select: membershipUserSelect },
-  customRole: { select: { permissions: true } },
-} as const;
-
 type Target = MembershipRow & {
   user: MembershipWithUserDto["user"];
   customRole: { permissions: Prisma.JsonValue } | null;
 };
+
+interface TargetRow extends Omit<MembershipRow, "role"> {
+  role: OrgRole;
+  userEmail: string | null;
+  userUsername: string | null;
+  userFirstName: string | null;
+  userLastName: string | null;
+  rolePermissions: Prisma.JsonValue | null;
+}
+
+// The statements below take the ids as one array parameter (`= ANY($n::uuid[])`): one statement
+// and one parameter whatever the number of ids, where an IN list would need one parameter each.
+
+/** The memberships of the organization among `ids`, with their users and custom roles. */
+async function fetchMemberships(tx: Tx, orgId: string, ids: string[]): Promise<Target[]> {
+  const rows = await tx.$queryRaw<TargetRow[]>`
+    SELECT m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
+           m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
+           m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
+           m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
+           m.last_login_time AS "lastLoginTime",
+           u.email AS "userEmail", u.username AS "userUsername", u.first_name AS "userFirstName",
+           u.last_name AS "userLastName", r.permissions AS "rolePermissions"
+    FROM org_memberships m
+    LEFT JOIN users u ON u.id = m.user_id
+    LEFT JOIN org_roles r ON r.id = m.role_id
+    WHERE m.org_id = ${orgId}::uuid AND m.id = ANY(${ids}::uuid[])`;
+  return rows.map(({ userEmail, userUsername, userFirstName, userLastName, rolePermissions, ...m }) => ({
+    ...m,
+    role: toDbRole(m.role),
+    user:
+      m.userId && userEmail && userUsername
+        ? { id: m.userId, email: userEmail, username: userUsername, firstName: userFirstName, lastName: userLastName }
+        : null,
+    customRole: m.roleId ? { permissions: rolePermissions } : null,
+  }));
+}
+
+const userIdsOf = (targets: Target[]) => targets.flatMap((t) => (t.userId ? [t.userId] : []));
 
 interface Plan {
   /** The memberships found, in the order their ids were first given. */
@@ -101,10 +133,7 @@ async function plan(tx: Tx, caller: Caller, ids: string[]): Promise<Plan> {
   // The targets and, for a user, the caller's own row, in one query. Only user memberships of
   // this organization can be targets (a machine identity's membership lives elsewhere).
   const ownId = caller.kind === "user" ? [caller.membership.id] : [];
-  const rows: Target[] = await tx.orgMembership.findMany({
-    where: { orgId, id: { in: [...ids, ...ownId] } },
-    select: targetSelect,
-  });
+  const rows = await fetchMemberships(tx, orgId, [...ids, ...ownId]);
   const current = await currentCallerRules(tx, caller, rows);
   if ("blocker" in current) return { targets: [], blocker: current.blocker };
   const { rules } = current;
@@ -134,9 +163,11 @@ async function plan(tx: Tx, caller: Caller, ids: string[]): Promise<Plan> {
   // Check 13: removing an active admin must leave at least one behind. (An organization that
   // already has none is not made worse by removing non-admins.)
   if (targets.some(isActiveAdmin)) {
-    const remaining = await tx.orgMembership.count({
-      where: { orgId, role: "admin", status: "accepted", isActive: true, id: { notIn: ids } },
-    });
+    const [row] = await tx.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM org_memberships
+      WHERE org_id = ${orgId}::uuid AND role = 'admin' AND status = 'accepted' AND is_active
+        AND NOT (id = ANY(${ids}::uuid[]))`;
+    const remaining = row?.n ?? 0;
     if (remaining === 0) {
       return {
         targets,
@@ -150,9 +181,11 @@ async function plan(tx: Tx, caller: Caller, ids: string[]): Promise<Plan> {
 }
 
 /** The project memberships that go with the removed users: theirs, in this organization's projects only. */
-function projectMembershipsOf(orgId: string, targets: Target[]): Prisma.ProjectMembershipWhereInput {
-  const userIds = targets.flatMap((t) => (t.userId ? [t.userId] : []));
-  return { userId: { in: userIds }, project: { orgId } };
+async function countProjectMemberships(tx: Tx, orgId: string, targets: Target[]): Promise<number> {
+  const [row] = await tx.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM project_memberships pm JOIN projects p ON p.id = pm.project_id
+    WHERE p.org_id = ${orgId}::uuid AND pm.user_id = ANY(${userIdsOf(targets)}::uuid[])`;
+  return row?.n ?? 0;
 }
 
 /** Deletes the memberships (checks 9 to 13 first); returns them in the order first given. */
@@ -177,32 +210,31 @@ export async function bulkDeleteMemberships(
       const { targets, blocker } = await plan(tx, caller, ids);
       if (blocker) throw blocker;
 
-      const userIds = targets.flatMap((t) => (t.userId ? [t.userId] : []));
+      const userIds = userIdsOf(targets);
       if (userIds.length > 0) {
         // Their role rows go by ON DELETE CASCADE.
-        await tx.projectMembership.deleteMany({ where: projectMembershipsOf(orgId, targets) });
+        await tx.$executeRaw`
+          DELETE FROM project_memberships pm USING projects p
+          WHERE pm.project_id = p.id AND p.org_id = ${orgId}::uuid AND pm.user_id = ANY(${userIds}::uuid[])`;
       }
-      await tx.orgMembership.deleteMany({ where: { orgId, id: { in: ids } } });
-      await tx.auditEvent.createMany({
-        data: targets.map((t) => ({
-          orgId,
-          actorType: caller.kind,
-          actorId: caller.kind === "user" ? caller.userId : null,
-          actorIdentityId: caller.kind === "identity" ? caller.identityId : null,
-          eventType: MEMBERSHIP_DELETED_EVENT,
-          targetType: "org_membership",
-          targetId: t.id,
-          batchId: origin.reqId,
-          ip: origin.ip,
-          userAgent: origin.userAgent?.slice(0, 512) ?? null,
-          metadata: {
-            userId: t.userId,
-            email: t.user?.email ?? t.inviteEmail,
-            role: fromDbRole(t.role),
-            status: t.status,
-          },
-        })),
-      });
+      await tx.$executeRaw`DELETE FROM org_memberships WHERE org_id = ${orgId}::uuid AND id = ANY(${ids}::uuid[])`;
+      // One audit event per membership, in one statement: the per-row values travel as arrays.
+      const metadata = targets.map((t) =>
+        JSON.stringify({
+          userId: t.userId,
+          email: t.user?.email ?? t.inviteEmail,
+          role: fromDbRole(t.role),
+          status: t.status,
+        }),
+      );
+      await tx.$executeRaw`
+        INSERT INTO audit_events (org_id, actor_type, actor_id, actor_identity_id, event_type, target_type,
+                                  target_id, batch_id, ip, user_agent, metadata)
+        SELECT ${orgId}::uuid, ${caller.kind}, ${caller.kind === "user" ? caller.userId : null}::uuid,
+               ${caller.kind === "identity" ? caller.identityId : null}::uuid, ${MEMBERSHIP_DELETED_EVENT},
+               'org_membership', t.target_id, ${origin.reqId}, ${origin.ip}, ${origin.userAgent?.slice(0, 512) ?? null},
+               t.metadata
+        FROM unnest(${targets.map((t) => t.id)}::text[], ${metadata}::jsonb[]) AS t(target_id, metadata)`;
       return { memberships: targets.map(toMembershipDto) };
     },
     { maxWait: 10_000, timeout: 60_000 },
@@ -218,7 +250,7 @@ export async function previewBulkDeleteMemberships(
   const ids = uniqueIds(membershipIds);
   const { targets, blocker } = await plan(prisma, caller, ids);
   const projectMembershipCount = targets.length
-    ? await prisma.projectMembership.count({ where: projectMembershipsOf(caller.organizationId, targets) })
+    ? await countProjectMemberships(prisma, caller.organizationId, targets)
     : 0;
   return {
     memberships: targets.map(toMembershipWithUserDto),

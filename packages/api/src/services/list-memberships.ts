@@ -92,7 +92,7 @@ export async function listMemberships(prisma: Db, orgId: string, args: ListArgs)
   const [rows, counted] = await Promise.all([
     prisma.$queryRaw<Row[]>`
       SELECT m.id, m.role::text AS role, m.status::text AS status, m.invite_email, m.created_at, m.updated_at,
-             m.user_id, m.org_id, m.role_id, m.project_favorites, m.is_active, m.last_invited_at,
+             m.user_id, m.org_id, m.role_id, coalesce(m.project_favorites, '{}') AS project_favorites, m.is_active, m.last_invited_at,
              m.last_login_auth_method, m.last_login_time,
              u.email AS u_email, u.username AS u_username, u.first_name AS u_first_name, u.last_name AS u_last_name,
              (SELECT count(*)::int FROM project_memberships pm JOIN projects p ON p.id = pm.project_id

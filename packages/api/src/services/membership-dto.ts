@@ -3,25 +3,6 @@
 import type { MembershipDto, MembershipUserDto, MembershipWithUserDto } from "@roster/contract";
 import { type OrgRole as DbOrgRole, fromDbRole } from "@roster/db";
 
-export const membershipSelect = {
-  id: true,
-  role: true,
-  status: true,
-  inviteEmail: true,
-  createdAt: true,
-  updatedAt: true,
-  userId: true,
-  orgId: true,
-  roleId: true,
-  projectFavorites: true,
-  isActive: true,
-  lastInvitedAt: true,
-  lastLoginAuthMethod: true,
-  lastLoginTime: true,
-} as const;
-
-export const membershipUserSelect = { id: true, email: true, username: true, firstName: true, lastName: true } as const;
-
 export interface MembershipRow {
   id: string;
   role: DbOrgRole;
