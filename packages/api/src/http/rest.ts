@@ -18,7 +18,6 @@ import {
   toAppError,
   ValidationError,
 } from "../errors";
-import { getLogger } from "../logger";
 import { newRequestId } from "../request-id";
 import { createCaller } from "../root";
 import { appErrorOf, toValidationIssues } from "../trpc";
@@ -208,5 +207,3 @@ function buildRoute<TParams extends Record<string, string>>(
     };
   return Object.fromEntries(METHODS.map((m) => [m, serve(m)])) as Record<Method, NextHandler<TParams>>;
 }
-
-export { getLogger };

@@ -3,16 +3,12 @@
 import type { CreatedClientSecret, IdentityDto, OrgRole } from "@roster/contract";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { formatTime } from "@/components/members/badges";
+import { formatTime, ROLE_LABELS } from "@/components/members/badges";
 import { useOrg } from "@/components/org-context";
 import { errorInfo, useTRPC } from "@/lib/trpc";
 import { CopyButton } from "./copy-button";
 
-const ROLES: { value: Exclude<OrgRole, "custom">; label: string }[] = [
-  { value: "admin", label: "Admin" },
-  { value: "member", label: "Member" },
-  { value: "no-access", label: "No access" },
-];
+const ROLES = (["admin", "member", "no-access"] as const).map((value) => ({ value, label: ROLE_LABELS[value] }));
 
 function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;

@@ -1,4 +1,4 @@
-import type { ListedMembership } from "@roster/contract";
+import type { ListedMembership, OrgRole } from "@roster/contract";
 
 export function StatusBadge({ m }: { m: Pick<ListedMembership, "status" | "isActive"> }) {
   if (m.status === "invited")
@@ -7,7 +7,7 @@ export function StatusBadge({ m }: { m: Pick<ListedMembership, "status" | "isAct
   return <span className="badge bg-emerald-50 text-emerald-700 ring-emerald-600/20">Active</span>;
 }
 
-const ROLE_LABELS: Record<string, string> = {
+export const ROLE_LABELS: Record<OrgRole, string> = {
   admin: "Admin",
   member: "Member",
   "no-access": "No access",
@@ -17,7 +17,7 @@ const ROLE_LABELS: Record<string, string> = {
 export function RoleLabel({ role }: { role: string }) {
   return (
     <span className={role === "admin" ? "font-medium text-zinc-900" : "text-zinc-700"}>
-      {ROLE_LABELS[role] ?? role}
+      {ROLE_LABELS[role as OrgRole] ?? role}
     </span>
   );
 }

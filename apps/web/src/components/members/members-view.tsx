@@ -1,11 +1,11 @@
 "use client";
 
-import type { ListedMembership, MEMBER_SORT_FIELDS } from "@roster/contract";
+import { type ListedMembership, type MEMBER_SORT_FIELDS, ORG_ROLES } from "@roster/contract";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useOrg } from "@/components/org-context";
 import { errorInfo, useTRPC } from "@/lib/trpc";
-import { formatTime, memberEmail, memberName, RoleLabel, StatusBadge } from "./badges";
+import { formatTime, memberEmail, memberName, ROLE_LABELS, RoleLabel, StatusBadge } from "./badges";
 import { RemoveDialog } from "./remove-dialog";
 import { Toast } from "./toast";
 import { PAGE_SIZES, useMemberView } from "./url-state";
@@ -169,39 +169,26 @@ export function MembersView() {
             onChange={(e) => setSearch(e.target.value)}
           />
         </div>
-        <div>
-          <label htmlFor="role-filter" className="mb-1 block text-xs font-medium text-zinc-600">
-            Role
-          </label>
-          <select
-            id="role-filter"
-            className="input"
-            value={view.role ?? ""}
-            onChange={(e) => setView({ role: (e.target.value || undefined) as typeof view.role })}
-          >
-            <option value="">Any role</option>
-            <option value="admin">Admin</option>
-            <option value="member">Member</option>
-            <option value="no-access">No access</option>
-            <option value="custom">Custom</option>
-          </select>
-        </div>
-        <div>
-          <label htmlFor="status-filter" className="mb-1 block text-xs font-medium text-zinc-600">
-            Status
-          </label>
-          <select
-            id="status-filter"
-            className="input"
-            value={view.status ?? ""}
-            onChange={(e) => setView({ status: (e.target.value || undefined) as typeof view.status })}
-          >
-            <option value="">Any status</option>
-            <option value="active">Active</option>
-            <option value="inactive">Inactive</option>
-            <option value="invited">Invited</option>
-          </select>
-        </div>
+        <FilterSelect
+          id="role-filter"
+          label="Role"
+          anyLabel="Any role"
+          value={view.role}
+          options={ORG_ROLES.map((r) => [r, ROLE_LABELS[r]] as const)}
+          onChange={(role) => setView({ role })}
+        />
+        <FilterSelect
+          id="status-filter"
+          label="Status"
+          anyLabel="Any status"
+          value={view.status}
+          options={[
+            ["active", "Active"],
+            ["inactive", "Inactive"],
+            ["invited", "Invited"],
+          ]}
+          onChange={(status) => setView({ status })}
+        />
       </search>
 
       {canRemove &&
@@ -351,6 +338,36 @@ export function MembersView() {
         <RemoveDialog ids={[...selected]} onClose={() => setDialogOpen(false)} onRemoved={onRemoved} />
       ) : null}
       <Toast message={toast} onDone={() => setToast(null)} />
+    </div>
+  );
+}
+
+function FilterSelect<T extends string>(props: {
+  id: string;
+  label: string;
+  anyLabel: string;
+  value: T | undefined;
+  options: readonly (readonly [T, string])[];
+  onChange: (value: T | undefined) => void;
+}) {
+  return (
+    <div>
+      <label htmlFor={props.id} className="mb-1 block text-xs font-medium text-zinc-600">
+        {props.label}
+      </label>
+      <select
+        id={props.id}
+        className="input"
+        value={props.value ?? ""}
+        onChange={(e) => props.onChange((e.target.value || undefined) as T | undefined)}
+      >
+        <option value="">{props.anyLabel}</option>
+        {props.options.map(([value, text]) => (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        ))}
+      </select>
     </div>
   );
 }
