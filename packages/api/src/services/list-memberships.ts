@@ -4,8 +4,12 @@ import type { ListedMembership, ListMembershipsInput, ListMembershipsOutput, Org
 import { type Db, Prisma } from "@roster/db";
 import { iso } from "./membership-dto";
 
-type ListArgs = Omit<Required<Pick<ListMembershipsInput, "limit" | "sortBy" | "sortDir">>, never> &
-  Omit<ListMembershipsInput, "limit" | "sortBy" | "sortDir" | "organizationId">;
+/** What selects members: the search and the filters. */
+type MemberFilters = Pick<ListMembershipsInput, "search" | "role" | "status">;
+
+type ListArgs = MemberFilters &
+  Required<Pick<ListMembershipsInput, "limit" | "sortBy" | "sortDir">> &
+  Pick<ListMembershipsInput, "cursor">;
 
 interface Row {
   id: string;
@@ -41,7 +45,7 @@ const SORT_EXPRESSIONS: Record<NonNullable<ListMembershipsInput["sortBy"]>, Pris
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-function filters(orgId: string, args: ListArgs): Prisma.Sql {
+function filters(orgId: string, args: MemberFilters): Prisma.Sql {
   const parts: Prisma.Sql[] = [Prisma.sql`m.org_id = ${orgId}::uuid`];
   if (args.search) {
     const pattern = `%${escapeLike(args.search)}%`;
@@ -89,7 +93,7 @@ export async function listMemberships(prisma: Db, orgId: string, args: ListArgs)
   const offset = args.cursor ? Number(args.cursor) : 0;
   const where = filters(orgId, args);
   const dir = args.sortDir === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
-  const [rows, counted] = await Promise.all([
+  const [rows, total] = await Promise.all([
     prisma.$queryRaw<Row[]>`
       SELECT m.id, m.role::text AS role, m.status::text AS status, m.invite_email, m.created_at, m.updated_at,
              m.user_id, m.org_id, m.role_id, coalesce(m.project_favorites, '{}') AS project_favorites, m.is_active, m.last_invited_at,
@@ -101,10 +105,8 @@ export async function listMemberships(prisma: Db, orgId: string, args: ListArgs)
       WHERE ${where}
       ORDER BY ${SORT_EXPRESSIONS[args.sortBy]} ${dir} NULLS LAST, m.id
       LIMIT ${args.limit} OFFSET ${offset}`,
-    prisma.$queryRaw<{ total: number }[]>`
-      SELECT count(*)::int AS total FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id WHERE ${where}`,
+    countMatching(prisma, where),
   ]);
-  const total = counted[0]?.total ?? 0;
   const next = offset + rows.length;
   return { items: rows.map(toListed), total, nextCursor: rows.length > 0 && next < total ? String(next) : null };
 }
@@ -113,16 +115,22 @@ export async function listMemberships(prisma: Db, orgId: string, args: ListArgs)
 export async function listMembershipIds(
   prisma: Db,
   orgId: string,
-  args: Omit<ListArgs, "limit" | "cursor" | "sortBy" | "sortDir">,
+  args: MemberFilters,
   cap: number,
 ): Promise<{ ids: string[]; total: number }> {
-  const where = filters(orgId, { ...args, limit: cap, sortBy: "email", sortDir: "asc" });
-  const [rows, counted] = await Promise.all([
+  const where = filters(orgId, args);
+  const [rows, total] = await Promise.all([
     prisma.$queryRaw<{ id: string }[]>`
       SELECT m.id FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
-      WHERE ${where} ORDER BY lower(coalesce(u.email, m.invite_email)), m.id LIMIT ${cap}`,
-    prisma.$queryRaw<{ total: number }[]>`
-      SELECT count(*)::int AS total FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id WHERE ${where}`,
+      WHERE ${where} ORDER BY ${SORT_EXPRESSIONS.email}, m.id LIMIT ${cap}`,
+    countMatching(prisma, where),
   ]);
-  return { ids: rows.map((r) => r.id), total: counted[0]?.total ?? 0 };
+  return { ids: rows.map((r) => r.id), total };
+}
+
+/** How many memberships match a `filters()` condition in all. */
+async function countMatching(prisma: Db, where: Prisma.Sql): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ total: number }[]>`
+    SELECT count(*)::int AS total FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id WHERE ${where}`;
+  return row?.total ?? 0;
 }
