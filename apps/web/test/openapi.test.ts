@@ -1,4 +1,4 @@
-// The generated OpenAPI document against the documented operation (spec folder). Only the
+// The generated OpenAPI document against the documented operation (docs/reference). Only the
 // deliberate differences named below are allowed.
 import fs from "node:fs";
 import path from "node:path";
@@ -50,7 +50,7 @@ function withoutRequired(schema: unknown): unknown {
 
 describe("OpenAPI document", async () => {
   const spec = parse(
-    fs.readFileSync(path.join(repoRoot(), "../shared/spec/bulk-delete-memberships.openapi.yaml"), "utf8"),
+    fs.readFileSync(path.join(repoRoot(), "docs/reference/bulk-delete-memberships.openapi.yaml"), "utf8"),
   );
   const res = await fetch(`${baseUrl()}/api/openapi.json`);
   const doc = (await res.json()) as Schema & { paths: Record<string, Record<string, Schema>> };
