@@ -249,29 +249,32 @@ beforeAll(async () => {
 });
 
 describe("the escalation: identity edit rights do not reach an admin identity", () => {
-  it.each(SURFACES)("a custom role with only identity: read, edit cannot mint a secret for the admin identity ($name)", async (surface) => {
-    await setRemoverRules([{ subject: "identity", actions: ["read", "edit"] }]);
-    try {
-      const admin = fx.manifest.organizations
-        .find((o) => o.slug === "acme")
-        ?.identities.find((i) => i.name === "deprovisioner");
-      if (!admin || admin.role !== "admin") throw new Error("no admin identity in the manifest");
-      const before = await identityRows(admin.identityId);
-      const answer = await surface.call(fx.bearer(REMOVER), "createClientSecret", {
-        organizationId: fx.acme.id,
-        identityId: admin.identityId,
-      });
-      expect(answer).toEqual({
-        status: 403,
-        error: "PermissionBoundaryError",
-        message: boundary("deprovisioner", admin.identityId),
-      });
-      // No secret was made: there is nothing to log in with as the admin identity.
-      expect(await identityRows(admin.identityId)).toEqual(before);
-    } finally {
-      await setRemoverRules(IDENTITY_KEEPER);
-    }
-  });
+  it.each(SURFACES)(
+    "a custom role with only identity: read, edit cannot mint a secret for the admin identity ($name)",
+    async (surface) => {
+      await setRemoverRules([{ subject: "identity", actions: ["read", "edit"] }]);
+      try {
+        const admin = fx.manifest.organizations
+          .find((o) => o.slug === "acme")
+          ?.identities.find((i) => i.name === "deprovisioner");
+        if (admin?.role !== "admin") throw new Error("no admin identity in the manifest");
+        const before = await identityRows(admin.identityId);
+        const answer = await surface.call(fx.bearer(REMOVER), "createClientSecret", {
+          organizationId: fx.acme.id,
+          identityId: admin.identityId,
+        });
+        expect(answer).toEqual({
+          status: 403,
+          error: "PermissionBoundaryError",
+          message: boundary("deprovisioner", admin.identityId),
+        });
+        // No secret was made: there is nothing to log in with as the admin identity.
+        expect(await identityRows(admin.identityId)).toEqual(before);
+      } finally {
+        await setRemoverRules(IDENTITY_KEEPER);
+      }
+    },
+  );
 });
 
 describe.each(SURFACES)("identity mutations over tRPC ($name)", (surface) => {
@@ -348,4 +351,3 @@ describe.each(SURFACES)("identity mutations over tRPC ($name)", (surface) => {
     });
   });
 });
-

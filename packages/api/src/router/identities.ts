@@ -32,7 +32,7 @@ export const identitiesRouter = createTRPCRouter({
   /** The plain secret is in this answer only: it is stored hashed. */
   createClientSecret: orgProcedure(CreateClientSecretInput, can("edit"))
     .output(CreatedClientSecret)
-    .mutation(({ ctx, input }) => createClientSecret(ctx.prisma, input.organizationId, input)),
+    .mutation(({ ctx, input }) => createClientSecret(ctx.prisma, ctx.caller, input)),
 
   revokeClientSecret: orgProcedure(
     IdentityRef.extend({ clientSecretId: IdentityRef.shape.identityId }).strict(),
@@ -40,21 +40,21 @@ export const identitiesRouter = createTRPCRouter({
   )
     .output(ok)
     .mutation(async ({ ctx, input }) => {
-      await revokeClientSecret(ctx.prisma, input.organizationId, input.identityId, input.clientSecretId);
+      await revokeClientSecret(ctx.prisma, ctx.caller, input.identityId, input.clientSecretId);
       return { ok: true as const };
     }),
 
   revokeAccessToken: orgProcedure(IdentityRef.extend({ tokenId: IdentityRef.shape.identityId }).strict(), can("edit"))
     .output(ok)
     .mutation(async ({ ctx, input }) => {
-      await revokeIdentityToken(ctx.prisma, input.organizationId, input.identityId, input.tokenId);
+      await revokeIdentityToken(ctx.prisma, ctx.caller, input.identityId, input.tokenId);
       return { ok: true as const };
     }),
 
   delete: orgProcedure(IdentityRef, can("delete"))
     .output(ok)
     .mutation(async ({ ctx, input }) => {
-      await deleteIdentity(ctx.prisma, input.organizationId, input.identityId);
+      await deleteIdentity(ctx.prisma, ctx.caller, input.identityId);
       return { ok: true as const };
     }),
 });

@@ -9,15 +9,8 @@ import type {
 } from "@roster/contract";
 import { type Db, fromDbRole, type Prisma, toDbRole } from "@roster/db";
 import type { Caller } from "../auth/caller";
-import {
-  type AppError,
-  BadRequestError,
-  ForbiddenError,
-  NotFoundError,
-  PermissionBoundaryError,
-  PermissionDeniedError,
-} from "../errors";
-import { can, covers, rulesForRole, rulesForSubject } from "../permissions";
+import { type AppError, BadRequestError, ForbiddenError, NotFoundError, PermissionDeniedError } from "../errors";
+import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import { type MembershipRow, toMembershipDto, toMembershipWithUserDto } from "./membership-dto";
 
 export const MEMBERSHIP_DELETED_EVENT = "organization.membership.deleted";
@@ -149,15 +142,10 @@ async function plan(tx: Tx, caller: Caller, ids: string[]): Promise<Plan> {
   const missing = ids.filter((id) => !byId.has(id));
   if (missing.length > 0) return { targets, blocker: new NotFoundError(notFoundMessage(orgId, missing)) };
 
-  const targetRules = (t: Target): PermissionRule[] => rulesForRole(fromDbRole(t.role), t.customRole?.permissions);
-  const beyond = targets.find((t) => !covers(rules, targetRules(t)));
-  if (beyond) {
-    return {
-      targets,
-      blocker: new PermissionBoundaryError(
-        `Failed to remove member ${beyond.id} from the organization: your privileges do not cover theirs`,
-      ),
-    };
+  for (const t of targets) {
+    const targetRules = rulesForRole(fromDbRole(t.role), t.customRole?.permissions);
+    const beyond = privilegeBoundary(rules, targetRules, { kind: "member", membershipId: t.id });
+    if (beyond) return { targets, blocker: beyond };
   }
 
   // Check 13: removing an active admin must leave at least one behind. (An organization that

@@ -1,5 +1,6 @@
 // Managing machine identities: create (with a role no stronger than the creator's), client
-// secrets (shown once), revoke secrets and tokens, delete.
+// secrets (shown once), revoke secrets and tokens, delete. Every one of them applies the privilege
+// boundary to the identity it acts on (see privilegeBoundary), as the bulk delete does to members.
 import { randomUUID } from "node:crypto";
 import type {
   ClientSecretDto,
@@ -10,8 +11,8 @@ import type {
 } from "@roster/contract";
 import { type Db, fromDbRole, hashClientSecret, newClientSecret, toDbRole } from "@roster/db";
 import type { Caller } from "../auth/caller";
-import { BadRequestError, NotFoundError, PermissionBoundaryError } from "../errors";
-import { covers, rulesForRole } from "../permissions";
+import { BadRequestError, NotFoundError } from "../errors";
+import { privilegeBoundary, rulesForRole } from "../permissions";
 import { iso } from "./membership-dto";
 
 const identitySelect = {
@@ -111,9 +112,8 @@ async function checkRole(prisma: Db, caller: Caller, role: OrgRole, roleId: stri
     if (!found) throw new NotFoundError(`Role ${roleId} not found in organization ${caller.organizationId}`);
     custom = found.permissions;
   }
-  if (!covers(caller.rules, rulesForRole(role, custom))) {
-    throw new PermissionBoundaryError("Failed to assign the role: your privileges do not cover it");
-  }
+  const beyond = privilegeBoundary(caller.rules, rulesForRole(role, custom), { kind: "role" });
+  if (beyond) throw beyond;
   return role === "custom" ? roleId : null;
 }
 
@@ -155,22 +155,44 @@ export async function createIdentity(
   return (await listIdentities(prisma, orgId)).find((i) => i.id === identity.id) as IdentityDto;
 }
 
-async function findIdentity(prisma: Db, orgId: string, identityId: string) {
+/**
+ * The identity the caller means to change, found in the caller's organization (404 otherwise),
+ * then the privilege boundary: the caller's rules must cover the identity's role, built-in or
+ * custom (403 otherwise). Every identity mutation starts here, so none can reach powers the
+ * caller lacks; a future edit of an identity's role must also check the role it would be given.
+ */
+async function identityWithinBoundary(prisma: Db, caller: Caller, identityId: string) {
+  const orgId = caller.organizationId;
   const identity = await prisma.identity.findFirst({
     where: { id: identityId, orgId },
-    select: { id: true, universalAuth: { select: { clientId: true } } },
+    select: {
+      id: true,
+      name: true,
+      universalAuth: { select: { clientId: true } },
+      membership: { select: { role: true, customRole: { select: { permissions: true } } } },
+    },
   });
   if (!identity?.universalAuth) throw new NotFoundError(`Identity ${identityId} not found in organization ${orgId}`);
+  // An identity without a membership holds nothing, which any caller covers.
+  const targetRules = identity.membership
+    ? rulesForRole(fromDbRole(identity.membership.role), identity.membership.customRole?.permissions)
+    : [];
+  const beyond = privilegeBoundary(caller.rules, targetRules, {
+    kind: "identity",
+    identityId: identity.id,
+    name: identity.name,
+  });
+  if (beyond) throw beyond;
   return { id: identity.id, clientId: identity.universalAuth.clientId };
 }
 
 /** A new client secret: the plain secret is returned here once and never stored. */
 export async function createClientSecret(
   prisma: Db,
-  orgId: string,
+  caller: Caller,
   input: { identityId: string; description: string; ttl: number; numUsesLimit: number },
 ): Promise<CreatedClientSecret> {
-  const identity = await findIdentity(prisma, orgId, input.identityId);
+  const identity = await identityWithinBoundary(prisma, caller, input.identityId);
   const clientSecret = newClientSecret();
   const row = await prisma.identityClientSecret.create({
     data: {
@@ -186,8 +208,8 @@ export async function createClientSecret(
 }
 
 /** Revokes a client secret and every access token it issued. */
-export async function revokeClientSecret(prisma: Db, orgId: string, identityId: string, clientSecretId: string) {
-  const identity = await findIdentity(prisma, orgId, identityId);
+export async function revokeClientSecret(prisma: Db, caller: Caller, identityId: string, clientSecretId: string) {
+  const identity = await identityWithinBoundary(prisma, caller, identityId);
   const [revoked] = await prisma.$transaction([
     prisma.identityClientSecret.updateMany({
       where: { id: clientSecretId, identityId: identity.id },
@@ -201,8 +223,8 @@ export async function revokeClientSecret(prisma: Db, orgId: string, identityId: 
   if (revoked.count !== 1) throw new NotFoundError(`Client secret ${clientSecretId} not found`);
 }
 
-export async function revokeIdentityToken(prisma: Db, orgId: string, identityId: string, tokenId: string) {
-  const identity = await findIdentity(prisma, orgId, identityId);
+export async function revokeIdentityToken(prisma: Db, caller: Caller, identityId: string, tokenId: string) {
+  const identity = await identityWithinBoundary(prisma, caller, identityId);
   const revoked = await prisma.identityAccessToken.updateMany({
     where: { id: tokenId, identityId: identity.id },
     data: { isRevoked: true },
@@ -211,7 +233,7 @@ export async function revokeIdentityToken(prisma: Db, orgId: string, identityId:
 }
 
 /** Deletes the identity with its membership, secrets and tokens (its audit events stay). */
-export async function deleteIdentity(prisma: Db, orgId: string, identityId: string) {
-  const identity = await findIdentity(prisma, orgId, identityId);
+export async function deleteIdentity(prisma: Db, caller: Caller, identityId: string) {
+  const identity = await identityWithinBoundary(prisma, caller, identityId);
   await prisma.identity.delete({ where: { id: identity.id } });
 }
