@@ -366,6 +366,9 @@ describe("the last two admins, removed at once by two callers who are not admins
       const pool = users(1, 2 * ROUNDS).map((email) => fx.id(email));
 
       const wins = { byCaller: [0, 0], bySurface: { rest: 0, trpc: 0 }, firstSent: 0 };
+      // Rounds that broke the rule are collected rather than stopping the test at the first, so a
+      // failure says how often it happens (each round starts from its own pair of admins).
+      const broken: string[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const pair = [pool[2 * round], pool[2 * round + 1]] as [string, string];
         await prisma.orgMembership.updateMany({ where: { orgId, role: "admin" }, data: { role: "member" } });
@@ -389,7 +392,12 @@ describe("the last two admins, removed at once by two callers who are not admins
         const answers = await fireInOrder(armed, first);
 
         const detail = `round ${round} (${surfaces.join(" vs ")}, caller ${first} sent first): ${describeAnswers(answers)}`;
-        expect(answers.map((a) => a.status).sort(), detail).toEqual([200, 400]);
+        const statuses = answers.map((a) => a.status).sort();
+        const left = await activeAdminIds(prisma, orgId);
+        if (statuses.join() !== "200,400" || left.length !== 1) {
+          broken.push(`${detail}; ${left.length} admin(s) left`);
+          continue;
+        }
         const w = answers.findIndex((a) => a.status === 200);
         const winner = answers[w] as Outcome;
         const loser = answers[1 - w] as Outcome;
@@ -400,7 +408,7 @@ describe("the last two admins, removed at once by two callers who are not admins
         });
         expect(winner.data).toEqual({ memberships: [expect.objectContaining({ id: targets[w], role: "admin" })] });
         // The loser's target is the one admin left, and only the winner's removal was recorded.
-        expect(await activeAdminIds(prisma, orgId), detail).toEqual([targets[1 - w]]);
+        expect(left, detail).toEqual([targets[1 - w]]);
         const events = await prisma.auditEvent.findMany({
           where: { orgId, eventType: DELETED_EVENT, targetId: { in: pair } },
           select: { targetId: true, batchId: true },
@@ -411,6 +419,9 @@ describe("the last two admins, removed at once by two callers who are not admins
         wins.bySurface[surfaces[w] as SurfaceName]++;
         if (w === first) wins.firstSent++;
       }
+      expect(broken, `${broken.length} of ${ROUNDS} rounds did not end with one 200, one 400 and one admin`).toEqual(
+        [],
+      );
       console.log(
         `[concurrency] last two admins, ${mode.name}, ${ROUNDS} rounds (${databaseKind}): ` +
           `${callers.map((c, i) => `${c.name} won ${wins.byCaller[i]}`).join(", ")}; ` +
