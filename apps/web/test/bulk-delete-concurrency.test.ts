@@ -1,20 +1,45 @@
-// bulkDeleteOrgMemberships under concurrent requests (contract: "What a 200 does", serialised per
-// organization). Real HTTP against the running app, plus tRPC server-side callers racing it.
-// Needs PostgreSQL: the embedded database serves a single session, so nothing would overlap.
-import { createCaller, createInnerContext } from "@roster/api";
+// bulkDeleteOrgMemberships under concurrent requests (contract: "What a 200 does": removals that
+// include an active admin are serialised per organization). Real HTTP against the running app.
+//
+// The races run on both databases, but they prove different things there. On PostgreSQL the
+// transactions of racing requests overlap, and only the organization lock keeps two of them from
+// both passing check 13. The embedded database serves one session at a time: a transaction holds
+// it from BEGIN to COMMIT, so racing transactions run one after the other whatever the code locks.
+// There the races still check what every interleaving must give (exactly one 200 and one 400 when
+// two callers remove the last two admins, each membership deleted once) and so catch a missing
+// check 13, but not a missing lock: on the embedded database the lock is covered by the statement
+// test (packages/api/test/bulk-delete-statements.test.ts), and on PostgreSQL by the races below.
+//
+// Mutants: `scripts/mutants.sh` applies each of "check 13 disabled" and "organization lock
+// removed" to the service in turn, runs this file on PostgreSQL (it must fail), restores the
+// source (also on failure or interrupt), and runs it once more on the real code (it must pass).
+import type http from "node:http";
 import { baseUrl, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { Db } from "@roster/db";
-import type { TRPCError } from "@trpc/server";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  ADMIN,
+  ADMIN2,
+  type Armed,
+  armBulkDelete,
+  fixtures,
+  grantEverything,
+  identityBearer,
+  MEMBER,
+  MSG,
+  type Outcome,
+  REQ_ID,
+  racerAgent,
+  type SurfaceName,
+  users,
+} from "./surfaces";
 
 const DELETED_EVENT = "organization.membership.deleted";
-const LAST_ADMIN = "This action would leave the organization with no admin. Promote another user to admin first.";
-const NOT_MEMBER = "User not member of organization";
+const LAST_ADMIN = MSG.lastAdmin;
+const NOT_MEMBER = MSG.notMember;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
-const onPostgres = inject("databaseKind") === "postgres";
-const SKIP_REASON =
-  "needs PostgreSQL (DATABASE_URL): the embedded database serves a single session, so concurrent requests never overlap in it";
+const databaseKind = inject("databaseKind");
 
 /** mulberry32: a small seeded RNG, so a failing interleaving's inputs can be replayed. */
 function rng(seed: number): () => number {
@@ -27,8 +52,6 @@ function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function shuffle<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
@@ -112,11 +135,6 @@ async function expectDeletedExactlyOnce(prisma: Db, orgId: string, candidates: s
 }
 
 describe("bulk delete under concurrency", () => {
-  if (!onPostgres) {
-    it.skip(`runs only on PostgreSQL: ${SKIP_REASON}`, () => {});
-    return;
-  }
-
   let prisma: Db;
   beforeAll(async () => {
     prisma = await testDb();
@@ -173,9 +191,12 @@ describe("bulk delete under concurrency", () => {
           `${statuses.filter((s) => s === 404).length} x 404, ${gone.length} memberships deleted`,
       );
     }
-  });
+  }, 120_000);
 
-  it("admins removing each other concurrently never leave the organization without an admin", async () => {
+  // What this one guards is the caller's re-check under the lock: no request targets its own
+  // caller, so whichever request runs last still has its caller as an admin, and check 13 is
+  // never what stops it (its 400 hardly ever happens here). Check 13 alone is raced further down.
+  it("admins removing each other concurrently: each caller is re-checked under the lock, and an admin remains", async () => {
     const random = rng(0x5eed_0002);
     const tally: Record<string, number> = {};
     for (let round = 0; round < 6; round++) {
@@ -240,65 +261,231 @@ describe("bulk delete under concurrency", () => {
       );
     }
     console.log(`[concurrency] admin races, answers over all rounds: ${JSON.stringify(tally)}`);
-  });
+  }, 120_000);
 
-  it("tRPC (server-side caller) and REST racing on the same ids: one of them deletes each", async () => {
+  it("REST and tRPC over HTTP racing on the same ids: one of them deletes each, and each surface wins some rounds", async () => {
     const random = rng(0x5eed_0003);
     const manifest = await reseed();
     const acme = orgOf(manifest, "acme");
     const pool = acme.members.filter((m) => /^user\d{3}@acme\.test$/.test(m.email)).map((m) => m.membershipId);
-    const adminAuth = `Bearer ${tokenOf(manifest, "acme", "admin@acme.test")}`;
-    const adminToken2 = tokenOf(manifest, "acme", "admin2@acme.test");
+    const sides = [
+      { surface: "rest" as const, authorization: `Bearer ${tokenOf(manifest, "acme", ADMIN)}`, agent: racerAgent() },
+      { surface: "trpc" as const, authorization: `Bearer ${tokenOf(manifest, "acme", ADMIN2)}`, agent: racerAgent() },
+    ];
+    agents.push(...sides.map((s) => s.agent));
+    for (const side of sides) await warm(side.agent, side.surface, side.authorization, acme.id);
 
-    /** A fresh server-side caller per call, as each HTTP request gets its own context and reqId. */
-    const trpcDelete = async (membershipIds: string[]): Promise<Answer> => {
-      const ctx = createInnerContext({
-        prisma,
-        auth: { kind: "bearer", authorization: adminAuth },
-        ip: "10.0.0.9",
-        userAgent: "concurrency-test-trpc",
-      });
-      try {
-        const data = await createCaller(ctx).organizations.bulkDeleteMemberships({
-          organizationId: acme.id,
-          membershipIds,
-        });
-        return { status: 200, reqId: ctx.reqId, body: data };
-      } catch (err) {
-        // By name, not instanceof: the web app and the api package may each resolve their own @trpc/server.
-        if (!(err instanceof Error) || err.name !== "TRPCError") throw err;
-        const cause = (err as TRPCError).cause as { status?: number; errorName?: string } | undefined;
-        return {
-          status: cause?.status ?? 500,
-          reqId: ctx.reqId,
-          body: { error: cause?.errorName, message: err.message },
-        };
-      }
-    };
-
-    let trpcWins = 0;
-    let restWins = 0;
+    const ROUNDS = 20;
+    const wins = { rest: 0, trpc: 0 };
+    const firstSentWon = { rest: 0, trpc: 0 };
     const all: string[] = [];
     const answers: Answer[] = [];
-    for (let round = 0; round < 10; round++) {
-      const ids = pool.slice(round * 20, round * 20 + 20);
+    for (let round = 0; round < ROUNDS; round++) {
+      const ids = pool.slice(round * 10, round * 10 + 10);
       all.push(...ids);
-      // The in-process caller skips HTTP, so it starts a little late, by a random few ms, to let
-      // either side take the lock first.
-      const stagger = Math.floor(random() * 40);
-      const [viaTrpc, viaRest] = await Promise.all([
-        sleep(stagger).then(() => trpcDelete(shuffle(ids, random))),
-        restDelete(acme.id, adminToken2, shuffle(ids, random)),
-      ]);
-      expect([viaTrpc.status, viaRest.status].sort()).toEqual([200, 404]);
-      const loser = viaTrpc.status === 404 ? viaTrpc : viaRest;
-      expect(loser.body.error).toBe("NotFound");
-      if (viaTrpc.status === 200) trpcWins++;
-      else restWins++;
-      answers.push(viaTrpc, viaRest);
+      const armed = await Promise.all(
+        sides.map((side) =>
+          armBulkDelete(side.agent, side.surface, {
+            authorization: side.authorization,
+            orgId: acme.id,
+            membershipIds: shuffle(ids, random),
+          }),
+        ),
+      );
+      // Which side is sent first alternates, so a head start of a few microseconds favours neither.
+      const first = round % 2;
+      const [viaRest, viaTrpc] = await fireInOrder(armed, first);
+      expect([viaRest.status, viaTrpc.status].sort(), describeAnswers([viaRest, viaTrpc])).toEqual([200, 404]);
+      const [winner, loser] = viaRest.status === 200 ? (["rest", viaTrpc] as const) : (["trpc", viaRest] as const);
+      expect(loser.error).toBe("NotFound");
+      wins[winner]++;
+      if (sides[first]?.surface === winner) firstSentWon[winner]++;
+      answers.push(asAnswer(viaRest), asAnswer(viaTrpc));
     }
     await expectDeletedExactlyOnce(prisma, acme.id, all, answers);
     expect(await remaining(prisma, all)).toEqual(new Set());
-    console.log(`[concurrency] tRPC vs REST on the same ids, 10 rounds: tRPC won ${trpcWins}, REST won ${restWins}`);
-  });
+    console.log(
+      `[concurrency] REST vs tRPC over HTTP on the same ids, ${ROUNDS} rounds (${databaseKind}): ` +
+        `REST won ${wins.rest} (${firstSentWon.rest} when sent first), tRPC won ${wins.trpc} (${firstSentWon.trpc} when sent first)`,
+    );
+    // Both orders through the lock happened: each surface took it first at least once.
+    expect(wins.rest).toBeGreaterThan(0);
+    expect(wins.trpc).toBeGreaterThan(0);
+  }, 120_000);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Check 13 and nothing else: the callers are not admins, so re-checking them under the lock
+// stops neither, and they never target themselves, so check 10 stops neither. Their rules cover
+// an admin's (a custom role with every action on every subject; an admin machine identity), so
+// check 12 stops neither. Two admins, two removals, each of a different admin: if both went
+// through the organization would have no admin left. The only thing that may stop the second is
+// check 13, and only if it sees the first's commit, which the organization lock guarantees.
+
+interface RaceMode {
+  name: string;
+  /** The surfaces of the two callers (the user with the custom role, the identity) in a round. */
+  surfaces(round: number): [SurfaceName, SurfaceName];
+}
+
+const MODES: RaceMode[] = [
+  { name: "both over REST", surfaces: () => ["rest", "rest"] },
+  { name: "both over tRPC", surfaces: () => ["trpc", "trpc"] },
+  // Which caller uses which surface alternates too, so each surface races from each caller.
+  { name: "one over REST, one over tRPC", surfaces: (round) => (round % 4 < 2 ? ["rest", "trpc"] : ["trpc", "rest"]) },
+];
+
+const ROUNDS = 20;
+
+describe("the last two admins, removed at once by two callers who are not admins", () => {
+  let prisma: Db;
+  beforeAll(async () => {
+    prisma = await testDb();
+  });
+
+  it.each(MODES)(
+    "$name: every round ends with one 200, one 400 (last admin) and one admin left",
+    async (mode) => {
+      const fx = await reseed().then(fixtures);
+      const orgId = fx.acme.id;
+      // The callers: a user whose custom role holds every action on every subject (not an admin),
+      // and the demo's admin machine identity (identities never count as admins).
+      await grantEverything(fx, prisma, MEMBER);
+      const identity = fx.acme.identities.find((i) => i.name === "deprovisioner");
+      if (identity?.role !== "admin") throw new Error("the demo data has no admin identity named deprovisioner");
+      const callers = [
+        { name: "custom-role user", authorization: fx.bearer(MEMBER), agent: racerAgent() },
+        { name: "admin identity", authorization: await identityBearer(identity), agent: racerAgent() },
+      ];
+      agents.push(...callers.map((c) => c.agent));
+      // Both routes compiled and both connections open before the first round.
+      for (const c of callers) {
+        for (const surface of ["rest", "trpc"] as const) await warm(c.agent, surface, c.authorization, orgId);
+      }
+      // Each round its own pair of admins: demote every admin, promote two plain members.
+      const pool = users(1, 2 * ROUNDS).map((email) => fx.id(email));
+
+      const wins = { byCaller: [0, 0], bySurface: { rest: 0, trpc: 0 }, firstSent: 0 };
+      // Rounds that broke the rule are collected rather than stopping the test at the first, so a
+      // failure says how often it happens (each round starts from its own pair of admins).
+      const broken: string[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const pair = [pool[2 * round], pool[2 * round + 1]] as [string, string];
+        await prisma.orgMembership.updateMany({ where: { orgId, role: "admin" }, data: { role: "member" } });
+        await prisma.orgMembership.updateMany({ where: { id: { in: pair } }, data: { role: "admin" } });
+        expect(await activeAdminIds(prisma, orgId)).toEqual([...pair].sort());
+
+        // Which caller removes which admin, and which request goes first, vary independently.
+        const swap = Math.floor(round / 2) % 2 === 1;
+        const targets = swap ? [pair[1], pair[0]] : pair;
+        const surfaces = mode.surfaces(round);
+        const armed = await Promise.all(
+          callers.map((c, i) =>
+            armBulkDelete(c.agent, surfaces[i] as SurfaceName, {
+              authorization: c.authorization,
+              orgId,
+              membershipIds: [targets[i] as string],
+            }),
+          ),
+        );
+        const first = round % 2;
+        const answers = await fireInOrder(armed, first);
+
+        const detail = `round ${round} (${surfaces.join(" vs ")}, caller ${first} sent first): ${describeAnswers(answers)}`;
+        const statuses = answers.map((a) => a.status).sort();
+        const left = await activeAdminIds(prisma, orgId);
+        if (statuses.join() !== "200,400" || left.length !== 1) {
+          broken.push(`${detail}; ${left.length} admin(s) left`);
+          continue;
+        }
+        const w = answers.findIndex((a) => a.status === 200);
+        const winner = answers[w] as Outcome;
+        const loser = answers[1 - w] as Outcome;
+        for (const [i, a] of answers.entries()) expectWireEnvelope(a, surfaces[i] as SurfaceName);
+        expect({ error: loser.error, message: loser.message }, detail).toEqual({
+          error: "BadRequest",
+          message: LAST_ADMIN,
+        });
+        expect(winner.data).toEqual({ memberships: [expect.objectContaining({ id: targets[w], role: "admin" })] });
+        // The loser's target is the one admin left, and only the winner's removal was recorded.
+        expect(left, detail).toEqual([targets[1 - w]]);
+        const events = await prisma.auditEvent.findMany({
+          where: { orgId, eventType: DELETED_EVENT, targetId: { in: pair } },
+          select: { targetId: true, batchId: true },
+        });
+        expect(events).toEqual([{ targetId: targets[w], batchId: winner.reqId }]);
+
+        wins.byCaller[w] = (wins.byCaller[w] ?? 0) + 1;
+        wins.bySurface[surfaces[w] as SurfaceName]++;
+        if (w === first) wins.firstSent++;
+      }
+      expect(broken, `${broken.length} of ${ROUNDS} rounds did not end with one 200, one 400 and one admin`).toEqual(
+        [],
+      );
+      console.log(
+        `[concurrency] last two admins, ${mode.name}, ${ROUNDS} rounds (${databaseKind}): ` +
+          `${callers.map((c, i) => `${c.name} won ${wins.byCaller[i]}`).join(", ")}; ` +
+          `REST won ${wins.bySurface.rest}, tRPC won ${wins.bySurface.trpc}; the request sent first won ${wins.firstSent}`,
+      );
+      if (new Set(mode.surfaces(0)).size === 2) {
+        // Both orders through the lock happened across surfaces.
+        expect(wins.bySurface.rest).toBeGreaterThan(0);
+        expect(wins.bySurface.trpc).toBeGreaterThan(0);
+      }
+    },
+    180_000,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Racing helpers
+
+const agents: http.Agent[] = [];
+afterAll(() => {
+  for (const agent of agents) agent.destroy();
+});
+
+/** An empty removal on `surface` through `agent`: the route compiled, the connection open and kept. */
+async function warm(agent: http.Agent, surface: SurfaceName, authorization: string, orgId: string): Promise<void> {
+  const armed = await armBulkDelete(agent, surface, { authorization, orgId, membershipIds: [] });
+  const answer = await armed.fire();
+  expect(answer.status, JSON.stringify(answer.http?.body)).toBe(200);
+}
+
+/** Fires both armed requests in one go, `first` (0 or 1) first; the answers in the order armed. */
+function fireInOrder(armed: Armed[], first: number): Promise<[Outcome, Outcome]> {
+  const [a, b] = armed as [Armed, Armed];
+  if (first === 0) {
+    const x = a.fire();
+    return Promise.all([x, b.fire()]);
+  }
+  const y = b.fire();
+  return Promise.all([a.fire(), y]);
+}
+
+const describeAnswers = (answers: Outcome[]) =>
+  JSON.stringify(answers.map((a) => ({ status: a.status, error: a.error, message: a.message })));
+
+/** The envelope of a failure on either surface: its reqId is the x-request-id header's. */
+function expectWireEnvelope(a: Outcome, surface: SurfaceName): void {
+  expect(a.reqId).toMatch(REQ_ID);
+  if (a.status === 200) return;
+  const body = a.http?.body as Record<string, unknown> & { error?: { data?: Record<string, unknown> } };
+  if (surface === "rest") {
+    expect(body).toMatchObject({ statusCode: a.status, reqId: a.reqId });
+  } else {
+    expect(body.error?.data).toMatchObject({ httpStatus: a.status, reqId: a.reqId });
+  }
+}
+
+function asAnswer(a: Outcome): Answer {
+  return { status: a.status, reqId: a.reqId, body: (a.data ?? {}) as Answer["body"] };
+}
+
+async function activeAdminIds(prisma: Db, orgId: string): Promise<string[]> {
+  const rows = await prisma.orgMembership.findMany({
+    where: { orgId, role: "admin", status: "accepted", isActive: true },
+    select: { id: true },
+  });
+  return rows.map((r) => r.id).sort();
+}

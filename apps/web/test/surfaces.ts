@@ -4,6 +4,7 @@
 // before/after snapshots of the rows a bulk delete may touch, the contract's texts, and the
 // runner that checks every row (a failure changes nothing; a 200 removes exactly what it names).
 import { createHmac, randomBytes } from "node:crypto";
+import http from "node:http";
 import { createCaller, createInnerContext } from "@roster/api";
 import { issueAccessToken } from "@roster/api/auth";
 import { baseUrl, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
@@ -248,6 +249,125 @@ export async function trpcCallerFor(authorization: string | null, reqId = newReq
       reqId,
     }),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Races over HTTP: requests armed on warm connections, then sent together
+
+export const TRPC_BULK_DELETE_PATH = "/api/trpc/organizations.bulkDeleteMemberships";
+
+/** A tRPC-over-HTTP response (plain JSON, no transformer) as an Outcome, like `restOutcome`. */
+export function trpcHttpOutcome(res: RawResponse): Outcome {
+  const reqId = res.headers.get("x-request-id") ?? "";
+  const body = (res.body ?? {}) as {
+    result?: { data: unknown };
+    error?: { message?: string; data?: { error?: string; details?: unknown; issues?: unknown } };
+  };
+  if (res.status === 200 && body.result) return { status: 200, data: body.result.data, reqId, http: res };
+  const data = body.error?.data ?? {};
+  return {
+    status: res.status,
+    error: data.error,
+    message: data.issues ?? body.error?.message,
+    details: data.details,
+    reqId,
+    http: res,
+  };
+}
+
+/** One keep-alive connection for one side of a race, so no request of the race pays for a connect. */
+export const racerAgent = (): http.Agent => new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+export interface Armed {
+  /** Sends the request (written in full at once) and resolves with its answer. */
+  fire(): Promise<Outcome>;
+}
+
+/**
+ * A bulk delete over HTTP (REST, or tRPC at /api/trpc) with its body serialised and its
+ * connection taken from `agent` and open, but nothing sent yet. Racing requests are armed first
+ * and fired together, so each side starts from the same point: neither pays for JSON encoding,
+ * a TCP connect or a cold route while the other is already on its way.
+ */
+export async function armBulkDelete(
+  agent: http.Agent,
+  surface: SurfaceName,
+  call: Call & { membershipIds: readonly string[] },
+): Promise<Armed> {
+  const url = new URL(baseUrl());
+  const isRest = surface === "rest";
+  const body = Buffer.from(
+    JSON.stringify(
+      isRest
+        ? { membershipIds: call.membershipIds }
+        : { organizationId: call.orgId, membershipIds: call.membershipIds },
+    ),
+  );
+  const headers = {
+    "user-agent": `roster-races/${surface}`,
+    "content-type": "application/json",
+    "content-length": String(body.length),
+    ...(call.authorization !== null ? { authorization: call.authorization } : {}),
+  };
+  const req = http.request({
+    agent,
+    host: url.hostname,
+    port: url.port,
+    method: isRest ? "DELETE" : "POST",
+    path: isRest ? membershipsPath(call.orgId) : TRPC_BULK_DELETE_PATH,
+    headers,
+  });
+  const answered = new Promise<RawResponse>((resolve, reject) => {
+    req.once("error", reject);
+    req.once("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.once("error", reject);
+      res.once("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const h = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) h.append(name, v);
+        }
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: h, text, body: parsed });
+      });
+    });
+  });
+  // Until fired, a failure surfaces through `ready` below (or later through `fire`).
+  answered.catch(() => {});
+  await Promise.race([
+    new Promise<void>((resolve) =>
+      req.once("socket", (socket) => (socket.connecting ? socket.once("connect", () => resolve()) : resolve())),
+    ),
+    answered.then(() => {
+      throw new Error("answered before it was sent");
+    }),
+  ]);
+  return {
+    fire() {
+      req.end(body);
+      return answered.then(isRest ? restOutcome : trpcHttpOutcome);
+    },
+  };
+}
+
+/** Logs a machine identity in (Universal Auth) and returns `Bearer <access token>`. */
+export async function identityBearer(creds: { clientId: string; clientSecret: string }): Promise<string> {
+  const res = await sendRaw({
+    method: "POST",
+    path: "/api/v1/auth/universal-auth/login",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ clientId: creds.clientId, clientSecret: creds.clientSecret }),
+  });
+  const token = (res.body as { accessToken?: unknown } | undefined)?.accessToken;
+  if (res.status !== 200 || typeof token !== "string") throw new Error(`identity login: ${res.status} ${res.text}`);
+  return `Bearer ${token}`;
 }
 
 // ---------------------------------------------------------------------------------------------
