@@ -91,9 +91,14 @@ export const tooLargeMessage = (limit: number) => `Request body is larger than $
 /**
  * Check 6's size limit on a request body, counted as it arrives (Content-Length is not
  * trusted): the returned stream errors with PayloadTooLargeError once more than `limit` bytes
- * have come, and stops reading the rest. The one counter for REST and tRPC alike.
+ * have come, and stops reading the rest. `onEnd` runs when the body was read to its end. The one
+ * counter for REST and tRPC alike.
  */
-export function limitBody(body: ReadableStream<Uint8Array>, limit = MAX_BODY_BYTES): ReadableStream<Uint8Array> {
+export function limitBody(
+  body: ReadableStream<Uint8Array>,
+  limit = MAX_BODY_BYTES,
+  onEnd?: () => void,
+): ReadableStream<Uint8Array> {
   let size = 0;
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
@@ -102,21 +107,34 @@ export function limitBody(body: ReadableStream<Uint8Array>, limit = MAX_BODY_BYT
         if (size > limit) controller.error(new PayloadTooLargeError(tooLargeMessage(limit)));
         else controller.enqueue(chunk);
       },
+      flush() {
+        onEnd?.();
+      },
     }),
   );
+}
+
+/**
+ * An answer given before the request's body was read to its end (refused early, or too large)
+ * closes its connection: the client may still be sending that body, so the connection cannot
+ * carry its next request.
+ */
+export function closeIfBodyUnread(req: Request, bodyEnded: boolean, res: Response): Response {
+  if (req.body && !bodyEnded) res.headers.set("connection", "close");
+  return res;
 }
 
 /** Check 6: a JSON body (or, where allowed, a form) of at most 1 MiB (see limitBody). */
 export async function readJsonBody(
   req: Request,
   limit = MAX_BODY_BYTES,
-  opts: { form?: boolean } = {},
+  opts: { form?: boolean; onEnd?: () => void } = {},
 ): Promise<unknown> {
   const type = (req.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
   const form = opts.form === true && type === FORM_TYPE;
   if (type !== "application/json" && !form) throw new BadRequestError(INVALID_JSON);
   if (!req.body) throw new BadRequestError(INVALID_JSON);
-  const reader = limitBody(req.body, limit).getReader();
+  const reader = limitBody(req.body, limit, opts.onEnd).getReader();
   const chunks: Uint8Array[] = [];
   for (;;) {
     const { done, value } = await reader.read();
@@ -238,6 +256,7 @@ function buildRoute<TParams extends Record<string, string>>(
       let callerId: string | null = null;
       let failure: unknown;
       let response: Response;
+      let bodyEnded = false;
       try {
         const spec = methods[method];
         if (!spec) throw new MethodNotAllowedError(`Method ${method} is not allowed on this route`);
@@ -251,7 +270,12 @@ function buildRoute<TParams extends Record<string, string>>(
         if (caller) callerId = actorIdOf(caller);
         let body: unknown;
         if (spec.body) {
-          const raw = await readJsonBody(req, MAX_BODY_BYTES, { form: spec.form });
+          const raw = await readJsonBody(req, MAX_BODY_BYTES, {
+            form: spec.form,
+            onEnd: () => {
+              bodyEnded = true;
+            },
+          });
           const parsed = spec.body.safeParse(raw);
           if (!parsed.success) throw new ValidationError(toValidationIssues(parsed.error.issues));
           body = parsed.data;
@@ -279,6 +303,7 @@ function buildRoute<TParams extends Record<string, string>>(
         const headers = { ...app.headers, ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}) };
         response = json(app.status, envelope(app, reqId), reqId, headers);
       }
+      closeIfBodyUnread(req, bodyEnded, response);
       logRequest({ reqId, method, route, url: req.url, status: response.status, started, callerId, err: failure });
       return response;
     };

@@ -8,7 +8,7 @@ import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
 import { toTRPCError } from "../trpc";
 import { logRequest } from "./log";
-import { limitBody, MAX_BODY_BYTES } from "./rest";
+import { closeIfBodyUnread, limitBody, MAX_BODY_BYTES } from "./rest";
 
 const ENDPOINT = "/api/trpc";
 
@@ -53,6 +53,7 @@ export async function handleTrpcRequest(
   const requestLog = { callerId: null as string | null };
   const calls = callCount(new URL(req.url));
   let response: Response;
+  let bodyEnded = false;
   if (calls > MAX_BATCH_CALLS) {
     response = await requestFailure(
       new BadRequestError(`A batch may hold at most ${MAX_BATCH_CALLS} calls; this one has ${calls}`),
@@ -63,7 +64,9 @@ export async function handleTrpcRequest(
       ? new Request(req.url, {
           method: req.method,
           headers: req.headers,
-          body: limitBody(req.body, MAX_BODY_BYTES),
+          body: limitBody(req.body, MAX_BODY_BYTES, () => {
+            bodyEnded = true;
+          }),
           signal: req.signal,
           duplex: "half",
         } as RequestInit)
@@ -90,6 +93,7 @@ export async function handleTrpcRequest(
       },
     });
   }
+  closeIfBodyUnread(req, bodyEnded, response);
   logRequest({
     reqId,
     method: req.method,
