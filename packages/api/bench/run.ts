@@ -14,6 +14,7 @@ import pg from "pg";
 import { bulkDeleteMemberships } from "../src/services/bulk-delete-memberships";
 import { buildManifest } from "../src/services/demo-manifest";
 import { listMemberships } from "../src/services/list-memberships";
+import { benchListStream } from "./list-stream";
 
 interface Row {
   database: string;
@@ -130,6 +131,9 @@ async function benchOn(label: string, url: string): Promise<void> {
       ...stats(list),
       statements: listStatements,
     });
+
+    // The whole REST listing of 100,000 members over HTTP, streamed (prints its own line).
+    await benchListStream({ database: label, url, secret: SECRET });
   } finally {
     await handle.close();
   }

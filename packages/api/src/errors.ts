@@ -73,6 +73,9 @@ export class BadRequestError extends AppError {
   readonly errorName = "BadRequest";
 }
 
+/** Check 6: a body missing, not JSON, or not sent as JSON. */
+export const INVALID_JSON = "Request body must be valid JSON";
+
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
   readonly errorName = "PayloadTooLarge";

@@ -16,7 +16,9 @@ import {
 import type { InnerContext } from "./context";
 import {
   AppError,
+  BadRequestError,
   ForbiddenError,
+  INVALID_JSON,
   InternalServerError,
   PermissionDeniedError,
   UnauthorizedError,
@@ -32,6 +34,7 @@ const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   404: "NOT_FOUND",
   405: "METHOD_NOT_SUPPORTED",
   413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
   422: "UNPROCESSABLE_CONTENT",
   429: "TOO_MANY_REQUESTS",
   500: "INTERNAL_SERVER_ERROR",
@@ -44,6 +47,7 @@ const NAME_BY_STATUS: Record<number, string> = {
   404: "NotFound",
   405: "MethodNotAllowed",
   413: "PayloadTooLarge",
+  415: "UnsupportedMediaType",
   422: "ValidationFailure",
   429: "RateLimitExceeded",
   500: "InternalServerError",
@@ -74,10 +78,15 @@ export function appErrorOf(error: TRPCError): AppError {
   if (error.cause instanceof AppError) return error.cause;
   const issues = issuesOf(error.cause);
   if (error.code === "BAD_REQUEST" && issues) return new ValidationError(toValidationIssues(issues));
+  // tRPC reads a procedure's input lazily, inside the procedure: a body (or `input` query
+  // parameter) that is not JSON, or a batch whose input is not an object, fails there as a
+  // BAD_REQUEST without issues. That is check 6, not a fault of the server.
+  if (error.code === "BAD_REQUEST" || error.code === "PARSE_ERROR") return new BadRequestError(INVALID_JSON);
   return new InternalServerError();
 }
 
-function toTRPCError(app: AppError): TRPCError {
+/** An AppError as the TRPCError that carries it (its code follows the status). */
+export function toTRPCError(app: AppError): TRPCError {
   return new TRPCError({
     code: CODE_BY_STATUS[app.status] ?? "INTERNAL_SERVER_ERROR",
     message: app.message,

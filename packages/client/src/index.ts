@@ -24,6 +24,8 @@ export function createRosterClient(opts: RosterClientOptions) {
     links: [
       httpBatchLink({
         url: `${trimBaseUrl(opts.baseUrl)}/api/trpc`,
+        // The server refuses a batch of more than 10 calls.
+        maxItems: 10,
         headers: async () => ({ authorization: `Bearer ${await resolveToken(opts.token)}` }),
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
       }),

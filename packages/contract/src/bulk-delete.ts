@@ -8,18 +8,24 @@ export const DEFAULT_MAX_BULK_DELETE = 1000;
 /**
  * The REST body: exactly one key, `membershipIds`, at most `max` trimmed UUIDs. `max` may be a
  * function, read when a body is parsed (the limit is a server setting, unknown at import time).
+ * The count is checked first, and alone: a list that is too long is refused without looking at
+ * its items (so an oversized list costs one issue, not one per id).
  */
 export function bulkDeleteMembershipsBody(max: number | (() => number) = DEFAULT_MAX_BULK_DELETE) {
+  const limit = typeof max === "number" ? () => max : max;
   const message = (n: number) => `At most ${n} membership ids can be deleted in one request`;
-  const ids =
-    typeof max === "number"
-      ? z.array(TrimmedUuid).max(max, { message: message(max) })
-      : z.array(TrimmedUuid).superRefine((list, ctx) => {
-          const maximum = max();
-          if (list.length > maximum) {
-            ctx.addIssue({ code: "too_big", origin: "array", maximum, inclusive: true, message: message(maximum) });
-          }
-        });
+  const items = z.array(TrimmedUuid);
+  const ids = z.preprocess(
+    (list, ctx) => {
+      const maximum = limit();
+      if (Array.isArray(list) && list.length > maximum) {
+        ctx.addIssue({ code: "too_big", origin: "array", maximum, inclusive: true, message: message(maximum) });
+      }
+      return list;
+    },
+    // The static limit also goes into the JSON Schema (maxItems) of the OpenAPI document.
+    typeof max === "number" ? items.max(max, { message: message(max) }) : items,
+  );
   return z.object({ membershipIds: ids.describe("The IDs of the memberships to delete.") }).strict();
 }
 export type BulkDeleteMembershipsBody = z.infer<ReturnType<typeof bulkDeleteMembershipsBody>>;
@@ -69,11 +75,14 @@ export const MEMBER_SORT_FIELDS = [
 ] as const;
 export const MEMBER_STATUS_FILTERS = ["invited", "active", "inactive"] as const;
 
+/** The longest cursor a page can hand out (an offset below 10^9). */
+export const MAX_CURSOR_LENGTH = 9;
+
 export const ListMembershipsInput = z
   .object({
     organizationId: TrimmedUuid,
-    /** Opaque: the `nextCursor` of the previous page. */
-    cursor: z.string().max(32).regex(/^\d+$/, "Invalid cursor").nullish(),
+    /** Opaque: the `nextCursor` of the previous page (bounded: a longer one names no page). */
+    cursor: z.string().max(MAX_CURSOR_LENGTH).regex(/^\d+$/, "Invalid cursor").nullish(),
     limit: z.number().int().min(1).max(500).default(50),
     /** Matches name, email or invite email, case-insensitively. */
     search: z.string().trim().max(200).optional(),
@@ -99,6 +108,10 @@ export const ListMembershipsOutput = z
   })
   .strict();
 export type ListMembershipsOutput = z.infer<typeof ListMembershipsOutput>;
+
+/** Every membership of one organization, read in one pass (what GET .../memberships streams). */
+export const StreamMembershipsInput = ListMembershipsInput.pick({ organizationId: true }).strict();
+export type StreamMembershipsInput = z.infer<typeof StreamMembershipsInput>;
 
 /** The REST companion read: GET .../memberships. */
 export const ListMembershipsRestResponse = z.object({ users: z.array(MembershipWithUserDto) }).strict();

@@ -21,12 +21,17 @@ export async function webSessionFromCookie(
   }
 }
 
-/** The Cookie header as a lookup function. */
+/** The Cookie header as a lookup function. A value that does not URL-decode is ignored (it is not ours). */
 export function cookieReader(header: string | null): (name: string) => string | undefined {
   const jar = new Map<string, string>();
   for (const part of (header ?? "").split(";")) {
     const i = part.indexOf("=");
-    if (i > 0) jar.set(part.slice(0, i).trim(), decodeURIComponent(part.slice(i + 1).trim()));
+    if (i <= 0) continue;
+    try {
+      jar.set(part.slice(0, i).trim(), decodeURIComponent(part.slice(i + 1).trim()));
+    } catch {
+      // a malformed escape such as `a=%`: skip that cookie, keep reading the others
+    }
   }
   return (name) => jar.get(name);
 }

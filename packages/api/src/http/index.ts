@@ -1,5 +1,6 @@
 export { logRequest } from "./log";
 export {
+  JsonArrayStream,
   MAX_BODY_BYTES,
   type PublicRestContext,
   publicRestRoute,

@@ -12,12 +12,14 @@ import { clientIp, createInnerContext } from "../context";
 import {
   type AppError,
   BadRequestError,
+  INVALID_JSON,
   InternalServerError,
   MethodNotAllowedError,
   PayloadTooLargeError,
   toAppError,
   ValidationError,
 } from "../errors";
+import { getLogger } from "../logger";
 import { newRequestId } from "../request-id";
 import { createCaller } from "../root";
 import { appErrorOf, toValidationIssues } from "../trpc";
@@ -81,34 +83,62 @@ function json(status: number, body: unknown, reqId: string, extra: Record<string
   });
 }
 
-const INVALID_JSON = "Request body must be valid JSON";
-
 const FORM_TYPE = "application/x-www-form-urlencoded";
 
+/** Check 6's size message, the same on every surface. */
+export const tooLargeMessage = (limit: number) => `Request body is larger than ${limit} bytes`;
+
 /**
- * Check 6: a JSON body (or, where allowed, a form) of at most 1 MiB, counted as it arrives
- * (Content-Length is not trusted).
+ * Check 6's size limit on a request body, counted as it arrives (Content-Length is not
+ * trusted): the returned stream errors with PayloadTooLargeError once more than `limit` bytes
+ * have come, and stops reading the rest. `onEnd` runs when the body was read to its end. The one
+ * counter for REST and tRPC alike.
  */
+export function limitBody(
+  body: ReadableStream<Uint8Array>,
+  limit = MAX_BODY_BYTES,
+  onEnd?: () => void,
+): ReadableStream<Uint8Array> {
+  let size = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > limit) controller.error(new PayloadTooLargeError(tooLargeMessage(limit)));
+        else controller.enqueue(chunk);
+      },
+      flush() {
+        onEnd?.();
+      },
+    }),
+  );
+}
+
+/**
+ * An answer given before the request's body was read to its end (refused early, or too large)
+ * closes its connection: the client may still be sending that body, so the connection cannot
+ * carry its next request.
+ */
+export function closeIfBodyUnread(req: Request, bodyEnded: boolean, res: Response): Response {
+  if (req.body && !bodyEnded) res.headers.set("connection", "close");
+  return res;
+}
+
+/** Check 6: a JSON body (or, where allowed, a form) of at most 1 MiB (see limitBody). */
 export async function readJsonBody(
   req: Request,
   limit = MAX_BODY_BYTES,
-  opts: { form?: boolean } = {},
+  opts: { form?: boolean; onEnd?: () => void } = {},
 ): Promise<unknown> {
   const type = (req.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
   const form = opts.form === true && type === FORM_TYPE;
   if (type !== "application/json" && !form) throw new BadRequestError(INVALID_JSON);
   if (!req.body) throw new BadRequestError(INVALID_JSON);
-  const reader = req.body.getReader();
+  const reader = limitBody(req.body, limit, opts.onEnd).getReader();
   const chunks: Uint8Array[] = [];
-  let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new PayloadTooLargeError(`Request body is larger than ${limit} bytes`);
-    }
     chunks.push(value);
   }
   let text: string;
@@ -124,6 +154,66 @@ export async function readJsonBody(
   } catch {
     throw new BadRequestError(INVALID_JSON);
   }
+}
+
+/**
+ * A 200 whose JSON body is written while it is read: `open`, the items of every page separated
+ * by commas, then `close` (for example `{"users":[` ... `]}`). See streamedJson.
+ */
+export class JsonArrayStream {
+  constructor(
+    readonly open: string,
+    readonly pages: AsyncIterable<readonly unknown[]>,
+    readonly close: string,
+  ) {}
+}
+
+/**
+ * The response of a JsonArrayStream. The first page is read before the status is sent, so a
+ * failure up to there still answers with the envelope; later pages are read as the client takes
+ * them (one page in memory at a time). A failure after the 200 aborts the body, so the client
+ * sees a broken response, never one that looks complete.
+ */
+async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unknown) => void): Promise<Response> {
+  const pages = data.pages[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  let pending: IteratorResult<readonly unknown[]> | null = await pages.next();
+  let opened = false;
+  let listed = false;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        let text = opened ? "" : `${data.open}[`;
+        opened = true;
+        // An empty page writes nothing: read on until there is a page to send, or the end.
+        for (;;) {
+          const next = pending ?? (await pages.next());
+          pending = null;
+          if (next.done) {
+            controller.enqueue(encoder.encode(`${text}]${data.close}`));
+            controller.close();
+            return;
+          }
+          if (next.value.length > 0) {
+            text += `${listed ? "," : ""}${next.value.map((item) => JSON.stringify(item)).join(",")}`;
+            listed = true;
+            break;
+          }
+        }
+        controller.enqueue(encoder.encode(text));
+      } catch (err) {
+        log(err);
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      await pages.return?.();
+    },
+  });
+  return new Response(body, {
+    status: 200,
+    headers: { "content-type": JSON_TYPE, "x-request-id": reqId, "cache-control": "no-store" },
+  });
 }
 
 function asAppError(err: unknown): AppError {
@@ -166,6 +256,7 @@ function buildRoute<TParams extends Record<string, string>>(
       let callerId: string | null = null;
       let failure: unknown;
       let response: Response;
+      let bodyEnded = false;
       try {
         const spec = methods[method];
         if (!spec) throw new MethodNotAllowedError(`Method ${method} is not allowed on this route`);
@@ -179,7 +270,12 @@ function buildRoute<TParams extends Record<string, string>>(
         if (caller) callerId = actorIdOf(caller);
         let body: unknown;
         if (spec.body) {
-          const raw = await readJsonBody(req, MAX_BODY_BYTES, { form: spec.form });
+          const raw = await readJsonBody(req, MAX_BODY_BYTES, {
+            form: spec.form,
+            onEnd: () => {
+              bodyEnded = true;
+            },
+          });
           const parsed = spec.body.safeParse(raw);
           if (!parsed.success) throw new ValidationError(toValidationIssues(parsed.error.issues));
           body = parsed.data;
@@ -195,13 +291,19 @@ function buildRoute<TParams extends Record<string, string>>(
           );
           data = await (spec as MethodSpec<TParams, unknown>).handler({ ...base, caller: resolved, trpc });
         }
-        response = json(200, data, reqId);
+        response =
+          data instanceof JsonArrayStream
+            ? await streamedJson(data, reqId, (err) =>
+                getLogger().error({ reqId, route, err }, "response aborted: reading failed after the 200"),
+              )
+            : json(200, data, reqId);
       } catch (err) {
         const app = asAppError(err);
         if (app instanceof InternalServerError) failure = err;
         const headers = { ...app.headers, ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}) };
         response = json(app.status, envelope(app, reqId), reqId, headers);
       }
+      closeIfBodyUnread(req, bodyEnded, response);
       logRequest({ reqId, method, route, url: req.url, status: response.status, started, callerId, err: failure });
       return response;
     };

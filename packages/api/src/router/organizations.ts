@@ -9,10 +9,11 @@ import {
   ListMembershipsInput,
   ListMembershipsOutput,
   PreviewBulkDeleteMembershipsResponse,
+  StreamMembershipsInput,
 } from "@roster/contract";
 import { listAuditBatches } from "../services/audit";
 import { bulkDeleteMemberships, previewBulkDeleteMemberships } from "../services/bulk-delete-memberships";
-import { listMembershipIds, listMemberships } from "../services/list-memberships";
+import { listMembershipIds, listMemberships, streamMemberships } from "../services/list-memberships";
 import { createTRPCRouter, orgProcedure } from "../trpc";
 
 const BulkDeleteInput = bulkDeleteMembershipsInput(() => getConfig().maxBulkDelete);
@@ -41,6 +42,15 @@ export const organizationsRouter = createTRPCRouter({
   listMemberships: orgProcedure(ListMembershipsInput, readMembers)
     .output(ListMembershipsOutput)
     .query(({ ctx, input }) => listMemberships(ctx.prisma, input.organizationId, input)),
+
+  /**
+   * Every membership of the organization, oldest first, as pages read lazily (an async
+   * iterable): checks 7 to 9 run when it is called, the reads as it is iterated. The REST
+   * listing writes it out as it comes; over tRPC HTTP it needs a streaming link.
+   */
+  streamMemberships: orgProcedure(StreamMembershipsInput, readMembers).query(({ ctx, input }) =>
+    streamMemberships(ctx.prisma, input.organizationId),
+  ),
 
   /** Every id matching a search and filters, up to MAX_BULK_DELETE ("select all matching"). */
   listMembershipIds: orgProcedure(ListMembershipIdsInput, readMembers)

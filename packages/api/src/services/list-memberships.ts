@@ -1,6 +1,12 @@
-// The member list behind the admin UI and GET .../memberships: search, filters, sorting and
-// paging done in the database, with the total count.
-import type { ListedMembership, ListMembershipsInput, ListMembershipsOutput, OrgRole } from "@roster/contract";
+// The member list behind the admin UI (search, filters, sorting and paging done in the database,
+// with the total count), and the whole organization read in one pass for GET .../memberships.
+import type {
+  ListedMembership,
+  ListMembershipsInput,
+  ListMembershipsOutput,
+  MembershipWithUserDto,
+  OrgRole,
+} from "@roster/contract";
 import { type Db, Prisma } from "@roster/db";
 import { iso } from "./membership-dto";
 
@@ -11,7 +17,7 @@ type ListArgs = MemberFilters &
   Required<Pick<ListMembershipsInput, "limit" | "sortBy" | "sortDir">> &
   Pick<ListMembershipsInput, "cursor">;
 
-interface Row {
+interface MemberRow {
   id: string;
   role: OrgRole;
   status: "invited" | "accepted";
@@ -30,8 +36,17 @@ interface Row {
   u_username: string | null;
   u_first_name: string | null;
   u_last_name: string | null;
+}
+
+interface Row extends MemberRow {
   project_count: number;
 }
+
+/** The columns of a MemberRow, for `FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id`. */
+const MEMBER_COLUMNS = Prisma.sql`m.id, m.role::text AS role, m.status::text AS status, m.invite_email, m.created_at, m.updated_at,
+  m.user_id, m.org_id, m.role_id, coalesce(m.project_favorites, '{}') AS project_favorites, m.is_active, m.last_invited_at,
+  m.last_login_auth_method, m.last_login_time,
+  u.email AS u_email, u.username AS u_username, u.first_name AS u_first_name, u.last_name AS u_last_name`;
 
 const SORT_EXPRESSIONS: Record<NonNullable<ListMembershipsInput["sortBy"]>, Prisma.Sql> = {
   name: Prisma.sql`lower(coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email, m.invite_email))`,
@@ -60,7 +75,7 @@ function filters(orgId: string, args: MemberFilters): Prisma.Sql {
   return Prisma.join(parts, " AND ");
 }
 
-function toListed(r: Row): ListedMembership {
+function toMembershipWithUser(r: MemberRow): MembershipWithUserDto {
   return {
     id: r.id,
     role: r.role,
@@ -85,8 +100,11 @@ function toListed(r: Row): ListedMembership {
           lastName: r.u_last_name,
         }
       : null,
-    projectCount: r.project_count,
   };
+}
+
+function toListed(r: Row): ListedMembership {
+  return { ...toMembershipWithUser(r), projectCount: r.project_count };
 }
 
 export async function listMemberships(prisma: Db, orgId: string, args: ListArgs): Promise<ListMembershipsOutput> {
@@ -95,10 +113,7 @@ export async function listMemberships(prisma: Db, orgId: string, args: ListArgs)
   const dir = args.sortDir === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
   const [rows, total] = await Promise.all([
     prisma.$queryRaw<Row[]>`
-      SELECT m.id, m.role::text AS role, m.status::text AS status, m.invite_email, m.created_at, m.updated_at,
-             m.user_id, m.org_id, m.role_id, coalesce(m.project_favorites, '{}') AS project_favorites, m.is_active, m.last_invited_at,
-             m.last_login_auth_method, m.last_login_time,
-             u.email AS u_email, u.username AS u_username, u.first_name AS u_first_name, u.last_name AS u_last_name,
+      SELECT ${MEMBER_COLUMNS},
              (SELECT count(*)::int FROM project_memberships pm JOIN projects p ON p.id = pm.project_id
                WHERE pm.user_id = m.user_id AND p.org_id = m.org_id) AS project_count
       FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
@@ -109,6 +124,38 @@ export async function listMemberships(prisma: Db, orgId: string, args: ListArgs)
   ]);
   const next = offset + rows.length;
   return { items: rows.map(toListed), total, nextCursor: rows.length > 0 && next < total ? String(next) : null };
+}
+
+/** Rows per query of streamMemberships: one page is all it holds in memory at a time. */
+export const STREAM_PAGE_SIZE = 1000;
+
+/**
+ * Every membership of the organization with its user, oldest first (created_at, then id), as
+ * pages read one after the other. Keyset paging: each query starts right after the last row of
+ * the one before, on the index (org_id, created_at, id), so the whole read is one pass, linear in
+ * the organization's size, with no OFFSET and no count. No transaction spans the pages (a slow
+ * reader must hold neither a connection nor a snapshot): a membership present for the whole read
+ * is listed exactly once; one added or removed meanwhile may or may not be.
+ */
+export async function* streamMemberships(
+  prisma: Db,
+  orgId: string,
+  pageSize = STREAM_PAGE_SIZE,
+): AsyncGenerator<MembershipWithUserDto[], void, undefined> {
+  let after: { createdAt: Date; id: string } | null = null;
+  for (;;) {
+    const rows: MemberRow[] = await prisma.$queryRaw<MemberRow[]>`
+      SELECT ${MEMBER_COLUMNS}
+      FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
+      WHERE m.org_id = ${orgId}::uuid
+        ${after ? Prisma.sql`AND (m.created_at, m.id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty}
+      ORDER BY m.created_at, m.id
+      LIMIT ${pageSize}`;
+    if (rows.length > 0) yield rows.map(toMembershipWithUser);
+    const last = rows.at(-1);
+    if (!last || rows.length < pageSize) return;
+    after = { createdAt: last.created_at, id: last.id };
+  }
 }
 
 /** The ids of every membership matching the filters, up to `cap` (the UI's "select all matching"). */

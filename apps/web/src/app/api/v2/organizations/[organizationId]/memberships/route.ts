@@ -1,6 +1,6 @@
 // bulkDeleteOrgMemberships (DELETE) and its companion read (GET): thin adapters over the
 // organizations procedures, through the shared REST helper.
-import { restRoute } from "@roster/api/http";
+import { JsonArrayStream, restRoute } from "@roster/api/http";
 import { getConfig } from "@roster/config";
 import { bulkDeleteMembershipsBody } from "@roster/contract";
 
@@ -18,20 +18,13 @@ export const { GET, DELETE, POST, PUT, PATCH, HEAD, OPTIONS } = restRoute<Params
         trpc.organizations.bulkDeleteMemberships({ organizationId: params.organizationId, ...body }),
     },
     GET: {
-      handler: async ({ trpc, params }) => {
-        const users = [];
-        for (let cursor: string | null = null; ; ) {
-          const page = await trpc.organizations.listMemberships({
-            organizationId: params.organizationId,
-            limit: 500,
-            sortBy: "createdAt",
-            cursor,
-          });
-          users.push(...page.items.map(({ projectCount: _, ...m }) => m));
-          cursor = page.nextCursor;
-          if (!cursor) return { users };
-        }
-      },
+      // `{ "users": [...] }`, written as the organization is read (checks 1 to 9 first).
+      handler: async ({ trpc, params }) =>
+        new JsonArrayStream(
+          '{"users":',
+          await trpc.organizations.streamMemberships({ organizationId: params.organizationId }),
+          "}",
+        ),
     },
   },
 );
