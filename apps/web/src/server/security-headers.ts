@@ -13,10 +13,16 @@ export function newNonce(): string {
   return btoa(String.fromCharCode(...bytes));
 }
 
-export function contentSecurityPolicy(nonce: string, https: boolean): string {
+/**
+ * The policy for one response. `allowEval` is for the API reference page alone: its bundle's
+ * validation library probes `new Function` to decide whether to compile its validators, and a
+ * refused probe is reported as a violation even though the page works without it.
+ */
+export function contentSecurityPolicy(nonce: string, opts: { https: boolean; allowEval?: boolean }): string {
+  const https = opts.https;
   return [
     "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'`,
+    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${opts.allowEval ? " 'unsafe-eval'" : ""}`,
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self' data:",
