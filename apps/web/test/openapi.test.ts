@@ -104,7 +104,10 @@ describe("OpenAPI document", async () => {
     const patterns = new Set<string>();
     let uuids = 0;
     const walk = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(walk);
+      if (Array.isArray(node)) {
+        for (const item of node) walk(item);
+        return;
+      }
       if (!node || typeof node !== "object") return;
       const schema = node as Schema;
       if (schema.format === "uuid") {
