@@ -6,7 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { type Config, repoRoot } from "@roster/config";
+import { type Config, repoRoot, trustProxySetting } from "@roster/config";
 import { type DbHandle, openDb, startEmbeddedServer } from "@roster/db";
 import { applyMigrations } from "@roster/db/migrate";
 import { isEmpty, seedDemoData } from "@roster/db/seed";
@@ -155,6 +155,68 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 60_00
   throw new Error(`The web server did not answer ${url}/api/health within ${timeoutMs / 1000} s`);
 }
 
+export interface WebServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  exited: Promise<number>;
+}
+
+/**
+ * Runs the built web app (server.mjs) on `config.port` against a database that is already
+ * migrated, and waits until it answers. Tests also use it for a second server with other settings.
+ */
+export async function startWebServer(opts: {
+  config: Config;
+  databaseUrl: string;
+  serverOutput?: StartOptions["serverOutput"];
+}): Promise<WebServer> {
+  const { config, databaseUrl } = opts;
+  const port = config.port;
+  const url = `http://localhost:${port}`;
+  const child = spawn(process.execPath, [path.join(webDir, "server.mjs"), String(port)], {
+    cwd: webDir,
+    stdio: ["ignore", opts.serverOutput ?? "inherit", opts.serverOutput ?? "inherit"],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      DATABASE_URL: databaseUrl,
+      AUTH_SECRET: config.authSecret,
+      NEXTAUTH_URL: config.nextAuthUrl ?? url,
+      PORT: String(port),
+      MAX_BULK_DELETE: String(config.maxBulkDelete),
+      TRUST_PROXY: trustProxySetting(config.trustProxy),
+    },
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
+  try {
+    await waitForHealth(url, child);
+  } catch (err) {
+    child.kill("SIGTERM");
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    exited,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null) {
+          child.kill("SIGTERM");
+          const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+          await exited;
+          clearTimeout(timer);
+        }
+      })();
+      return stopping;
+    },
+  };
+}
+
 export async function startRoster(opts: StartOptions): Promise<RosterServer> {
   const { config } = opts;
   const log = opts.log ?? ((line: string) => console.error(line));
@@ -168,48 +230,15 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
       log("Seeded the demo data (organizations acme and globex)");
     }
     await ensureBuild(log);
-
-    const port = config.port;
-    const url = `http://localhost:${port}`;
-    const child = spawn(process.execPath, [path.join(webDir, "server.mjs"), String(port)], {
-      cwd: webDir,
-      stdio: ["ignore", opts.serverOutput ?? "inherit", opts.serverOutput ?? "inherit"],
-      env: {
-        ...process.env,
-        NODE_ENV: "production",
-        NEXT_TELEMETRY_DISABLED: "1",
-        DATABASE_URL: databaseUrl,
-        AUTH_SECRET: config.authSecret,
-        NEXTAUTH_URL: config.nextAuthUrl ?? url,
-        PORT: String(port),
-        MAX_BULK_DELETE: String(config.maxBulkDelete),
-        TRUST_PROXY: config.trustProxy ? "true" : "false",
-      },
-    });
-    const exited = new Promise<number>((resolve) =>
-      child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
-    );
-    try {
-      await waitForHealth(url, child);
-    } catch (err) {
-      child.kill("SIGTERM");
-      throw err;
-    }
+    const web = await startWebServer({ config, databaseUrl, serverOutput: opts.serverOutput });
     let stopping: Promise<void> | undefined;
     return {
-      url,
-      port,
+      ...web,
       db,
       databaseUrl,
-      exited,
       stop() {
         stopping ??= (async () => {
-          if (child.exitCode === null) {
-            child.kill("SIGTERM");
-            const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-            await exited;
-            clearTimeout(timer);
-          }
+          await web.stop();
           await db.close();
         })();
         return stopping;

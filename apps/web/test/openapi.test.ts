@@ -100,6 +100,44 @@ describe("OpenAPI document", async () => {
     }
   });
 
+  it("documents ids as PostgreSQL stores them: any 8-4-4-4-12 hex id, RFC 9562 version or not", () => {
+    const patterns = new Set<string>();
+    let uuids = 0;
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) {
+        for (const item of node) walk(item);
+        return;
+      }
+      if (!node || typeof node !== "object") return;
+      const schema = node as Schema;
+      if (schema.format === "uuid") {
+        uuids++;
+        if (typeof schema.pattern === "string") patterns.add(schema.pattern);
+      }
+      for (const value of Object.values(schema)) walk(value);
+    };
+    walk(doc);
+    expect(uuids).toBeGreaterThan(10);
+    // One id schema, in requests and responses alike.
+    expect(patterns.size).toBe(1);
+    const pattern = new RegExp([...patterns][0] as string);
+    for (const id of [
+      "11111111-1111-1111-1111-111111111111",
+      "abcdef01-2345-0678-c9ab-cdef01234567",
+      "12345678-9ABC-FDEF-E123-456789ABCDEF",
+      "0b9f6c1e-5d2a-4c8e-9f3b-7a1d2e4c6b80",
+    ]) {
+      expect(pattern.test(id), id).toBe(true);
+    }
+    for (const bad of [
+      "11111111-1111-1111-1111-11111111111",
+      "1111111g-1111-1111-1111-111111111111",
+      "11111111111111111111111111111111",
+    ]) {
+      expect(pattern.test(bad), bad).toBe(false);
+    }
+  });
+
   it("renders the interactive reference from this server alone", async () => {
     const page = await fetch(`${baseUrl()}/docs`);
     expect(page.status).toBe(200);

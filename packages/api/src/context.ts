@@ -4,6 +4,7 @@
 import { getConfig } from "@roster/config";
 import { type Db, getDb } from "@roster/db";
 import type { Caller } from "./auth/caller";
+import { clientAddress } from "./auth/ip";
 import { newRequestId } from "./request-id";
 
 /** A web sign-in: the next-auth session token's claims (see apps/web auth options). */
@@ -51,15 +52,11 @@ export function createInnerContext(
 export const PEER_IP_HEADER = "x-roster-peer-ip";
 
 /**
- * The client's address: the connection's peer, or, with TRUST_PROXY, the first X-Forwarded-For
- * hop (only a proxy in front can vouch for that header; a client can write anything in it).
+ * The client's address: the connection's peer, or with TRUST_PROXY the address the trusted
+ * proxies in front report (from the right of X-Forwarded-For; see clientAddress).
  */
 export function clientIp(headers: Headers): string | null {
-  if (getConfig().trustProxy) {
-    const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  return headers.get(PEER_IP_HEADER) || null;
+  return clientAddress(headers.get(PEER_IP_HEADER), headers.get("x-forwarded-for"), getConfig().trustProxy);
 }
 
 /**

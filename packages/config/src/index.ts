@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import proxyaddr from "proxy-addr";
 import { z } from "zod";
 
 export class ConfigError extends Error {
@@ -63,12 +64,67 @@ const EnvSchema = z.object({
     .refine((v) => v === undefined || v === "" || URL.canParse(v), "NEXTAUTH_URL must be an absolute URL"),
   PORT: intFrom("PORT", 3000, 0, 65535),
   MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
-  TRUST_PROXY: z
-    .enum(["true", "false", "1", "0", ""], { message: "TRUST_PROXY must be true or false" })
-    .optional()
-    .transform((v) => v === "true" || v === "1"),
+  TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
 });
+
+/**
+ * Which proxies may vouch for X-Forwarded-For. Proxies append the address they received the
+ * request from, so the client is found from the right: past the `hops` nearest proxies (the
+ * connection's peer counts as the first), or past every address in `ranges`.
+ */
+export type TrustProxy = { kind: "none" } | { kind: "hops"; hops: number } | { kind: "addresses"; ranges: string[] };
+
+const MAX_PROXY_HOPS = 32;
+const MAX_PROXY_RANGES = 64;
+const TRUST_PROXY_USAGE =
+  "the number of proxies in front of Roster (e.g. 1), or their addresses or CIDRs separated by commas (e.g. 10.0.0.0/8,127.0.0.1), or false";
+
+function parseTrustProxy(value: string | undefined, ctx: z.RefinementCtx): TrustProxy {
+  const v = (value ?? "").trim();
+  if (v === "" || v === "false" || v === "0") return { kind: "none" };
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > MAX_PROXY_HOPS) {
+      ctx.addIssue({ code: "custom", message: `TRUST_PROXY must be at most ${MAX_PROXY_HOPS} proxies, got ${v}` });
+      return z.NEVER;
+    }
+    return { kind: "hops", hops };
+  }
+  if (v === "true") {
+    // Trusting every hop means believing the leftmost address, which the client itself writes.
+    ctx.addIssue({
+      code: "custom",
+      message: `TRUST_PROXY=true would believe any address a client writes: give ${TRUST_PROXY_USAGE}`,
+    });
+    return z.NEVER;
+  }
+  const ranges = v.split(",").map((r) => r.trim());
+  if (ranges.length > MAX_PROXY_RANGES) {
+    ctx.addIssue({ code: "custom", message: `TRUST_PROXY lists more than ${MAX_PROXY_RANGES} addresses` });
+    return z.NEVER;
+  }
+  for (const range of ranges) {
+    try {
+      // The same parser that later matches the addresses: what passes here is what is trusted.
+      proxyaddr.compile(range);
+    } catch {
+      ctx.addIssue({
+        code: "custom",
+        message: `TRUST_PROXY: ${JSON.stringify(range.slice(0, 64))} is not an IP address or CIDR; give ${TRUST_PROXY_USAGE}`,
+      });
+      return z.NEVER;
+    }
+  }
+  return { kind: "addresses", ranges };
+}
+
+/** The TRUST_PROXY value that reads back as `trust` (to hand the setting on to a child process). */
+export function trustProxySetting(trust: TrustProxy): string {
+  if (trust.kind === "hops") return String(trust.hops);
+  if (trust.kind === "addresses") return trust.ranges.join(",");
+  return "false";
+}
 
 export type DatabaseConfig = { kind: "postgres"; url: string } | { kind: "embedded"; dir: string };
 
@@ -81,8 +137,8 @@ export interface Config {
   nextAuthUrl: string | undefined;
   port: number;
   maxBulkDelete: number;
-  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
-  trustProxy: boolean;
+  /** Which proxies in front may vouch for X-Forwarded-For (none: the connection's peer is the client). */
+  trustProxy: TrustProxy;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
 }
 

@@ -7,7 +7,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, repoRoot } from "../src/index";
+import { ConfigError, loadConfig, repoRoot, trustProxySetting } from "../src/index";
 
 const SECRET = "s".repeat(32);
 const tempDirs: string[] = [];
@@ -56,7 +56,7 @@ describe("loadConfig", () => {
       authSecret: SECRET,
       nextAuthUrl: undefined,
       port: 3000,
-      trustProxy: false,
+      trustProxy: { kind: "none" },
       maxBulkDelete: 1000,
       logLevel: "info",
     });
@@ -97,12 +97,25 @@ describe("loadConfig", () => {
   });
 
   it.each([
-    ["true", true],
-    ["1", true],
-    ["false", false],
-    ["", false],
-  ])("reads TRUST_PROXY=%j as %s", (value, expected) => {
-    expect(loadConfig({ AUTH_SECRET: SECRET, TRUST_PROXY: value }, lines().log).trustProxy).toBe(expected);
+    ["1", { kind: "hops", hops: 1 }],
+    [" 2 ", { kind: "hops", hops: 2 }],
+    ["32", { kind: "hops", hops: 32 }],
+    ["false", { kind: "none" }],
+    ["0", { kind: "none" }],
+    ["", { kind: "none" }],
+    ["10.0.0.0/8", { kind: "addresses", ranges: ["10.0.0.0/8"] }],
+    [
+      "10.0.0.0/8, 127.0.0.1,::1,fd00::/8",
+      { kind: "addresses", ranges: ["10.0.0.0/8", "127.0.0.1", "::1", "fd00::/8"] },
+    ],
+    ["loopback,uniquelocal", { kind: "addresses", ranges: ["loopback", "uniquelocal"] }],
+  ])("reads TRUST_PROXY=%j as %j", (value, expected) => {
+    const config = loadConfig({ AUTH_SECRET: SECRET, TRUST_PROXY: value }, lines().log);
+    expect(config.trustProxy).toEqual(expected);
+    // Handed on to a child process, the setting reads back the same.
+    expect(loadConfig({ AUTH_SECRET: SECRET, TRUST_PROXY: trustProxySetting(config.trustProxy) }).trustProxy).toEqual(
+      expected,
+    );
   });
 
   it.each(["postgres://roster@db.internal:5432/roster", "postgresql://u:p@127.0.0.1/test?sslmode=disable"])(
@@ -131,7 +144,35 @@ describe("loadConfig", () => {
     { name: 'PORT "-1"', env: { PORT: "-1" }, variable: "PORT", detail: /-1/ },
     { name: "MAX_BULK_DELETE 0", env: { MAX_BULK_DELETE: "0" }, variable: "MAX_BULK_DELETE", detail: /got 0/ },
     { name: "MAX_BULK_DELETE 1.5", env: { MAX_BULK_DELETE: "1.5" }, variable: "MAX_BULK_DELETE", detail: /1\.5/ },
-    { name: 'TRUST_PROXY "maybe"', env: { TRUST_PROXY: "maybe" }, variable: "TRUST_PROXY", detail: /true or false/ },
+    {
+      name: 'TRUST_PROXY "maybe"',
+      env: { TRUST_PROXY: "maybe" },
+      variable: "TRUST_PROXY",
+      detail: /"maybe" is not an IP/,
+    },
+    // Trusting every hop would believe the leftmost address, which the client writes.
+    { name: 'TRUST_PROXY "true"', env: { TRUST_PROXY: "true" }, variable: "TRUST_PROXY", detail: /number of proxies/ },
+    { name: 'TRUST_PROXY "33"', env: { TRUST_PROXY: "33" }, variable: "TRUST_PROXY", detail: /at most 32/ },
+    { name: 'TRUST_PROXY "1.5"', env: { TRUST_PROXY: "1.5" }, variable: "TRUST_PROXY", detail: /"1.5"/ },
+    { name: 'TRUST_PROXY "-1"', env: { TRUST_PROXY: "-1" }, variable: "TRUST_PROXY", detail: /"-1"/ },
+    {
+      name: "TRUST_PROXY with a bad prefix",
+      env: { TRUST_PROXY: "10.0.0.0/33" },
+      variable: "TRUST_PROXY",
+      detail: /"10.0.0.0\/33"/,
+    },
+    {
+      name: "TRUST_PROXY with an empty entry",
+      env: { TRUST_PROXY: "10.0.0.1,,10.0.0.2" },
+      variable: "TRUST_PROXY",
+      detail: /""/,
+    },
+    {
+      name: "TRUST_PROXY with too many entries",
+      env: { TRUST_PROXY: Array.from({ length: 65 }, (_, i) => `10.0.0.${i}`).join(",") },
+      variable: "TRUST_PROXY",
+      detail: /more than 64/,
+    },
     {
       name: "an AUTH_SECRET under 32 characters",
       env: { AUTH_SECRET: "too-short" },

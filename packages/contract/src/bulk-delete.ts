@@ -1,7 +1,7 @@
 // bulkDeleteOrgMemberships and its companions: list and preview.
 import { z } from "zod";
 import { ErrorEnvelope } from "./errors";
-import { MembershipDto, MembershipWithUserDto, OrgRole, TrimmedUuid } from "./memberships";
+import { MembershipDto, MembershipWithUserDto, OrgRole, TrimmedUuid, Uuid } from "./memberships";
 
 export const DEFAULT_MAX_BULK_DELETE = 1000;
 
@@ -128,7 +128,7 @@ export type ListMembershipIdsInput = z.infer<typeof ListMembershipIdsInput>;
 export const ListMembershipIdsOutput = z
   .object({
     /** At most MAX_BULK_DELETE ids, ordered by email. */
-    ids: z.array(z.uuid()),
+    ids: z.array(Uuid),
     /** How many memberships match in all. */
     total: z.number().int().nonnegative(),
     /** True when more match than one removal may take. */

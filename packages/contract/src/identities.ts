@@ -1,6 +1,6 @@
 // Machine identities: Universal Auth (wire-compatible with the upstream service) and their management.
 import { z } from "zod";
-import { IsoDateTime, OrgRole, TrimmedUuid } from "./memberships";
+import { IsoDateTime, OrgRole, TrimmedUuid, Uuid } from "./memberships";
 
 const TEN_YEARS = 315_360_000;
 
@@ -78,7 +78,7 @@ export type CreateClientSecretInput = z.input<typeof CreateClientSecretInput>;
 
 export const ClientSecretDto = z
   .object({
-    id: z.uuid(),
+    id: Uuid,
     description: z.string(),
     prefix: z.string(),
     ttl: z.number().int(),
@@ -94,8 +94,8 @@ export type ClientSecretDto = z.infer<typeof ClientSecretDto>;
 
 export const IdentityTokenDto = z
   .object({
-    id: z.uuid(),
-    clientSecretId: z.uuid().nullable(),
+    id: Uuid,
+    clientSecretId: Uuid.nullable(),
     numUses: z.number().int(),
     numUsesLimit: z.number().int(),
     ip: z.string().nullable(),
@@ -109,11 +109,11 @@ export type IdentityTokenDto = z.infer<typeof IdentityTokenDto>;
 
 export const IdentityDto = z
   .object({
-    id: z.uuid(),
+    id: Uuid,
     name: z.string(),
     role: OrgRole,
-    roleId: z.uuid().nullable(),
-    membershipId: z.uuid(),
+    roleId: Uuid.nullable(),
+    membershipId: Uuid,
     clientId: z.string(),
     universalAuth: z
       .object({

@@ -1,25 +1,25 @@
 // The demo data manifest that `npm run db:seed -- --json` prints (spec: demo-data.md).
 import { z } from "zod";
-import { MembershipStatus, OrgRole } from "./memberships";
+import { MembershipStatus, OrgRole, Uuid } from "./memberships";
 
 export const ManifestMember = z
   .object({
-    membershipId: z.uuid(),
-    userId: z.uuid().nullable(),
+    membershipId: Uuid,
+    userId: Uuid.nullable(),
     email: z.string(),
     role: OrgRole,
-    roleId: z.uuid().nullable(),
+    roleId: Uuid.nullable(),
     status: MembershipStatus,
     isActive: z.boolean(),
     accessToken: z.string().min(1).nullable(),
-    projectMembershipIds: z.array(z.uuid()),
+    projectMembershipIds: z.array(Uuid),
   })
   .strict();
 export type ManifestMember = z.infer<typeof ManifestMember>;
 
 export const ManifestIdentity = z
   .object({
-    identityId: z.uuid(),
+    identityId: Uuid,
     name: z.string(),
     role: OrgRole,
     /** Universal Auth credentials: POST /api/v1/auth/universal-auth/login with these. */
@@ -31,11 +31,11 @@ export type ManifestIdentity = z.infer<typeof ManifestIdentity>;
 
 export const ManifestOrganization = z
   .object({
-    id: z.uuid(),
+    id: Uuid,
     slug: z.string(),
     name: z.string(),
-    projects: z.array(z.object({ id: z.uuid(), slug: z.string() }).strict()),
-    customRoles: z.array(z.object({ id: z.uuid(), slug: z.string() }).strict()),
+    projects: z.array(z.object({ id: Uuid, slug: z.string() }).strict()),
+    customRoles: z.array(z.object({ id: Uuid, slug: z.string() }).strict()),
     members: z.array(ManifestMember),
     identities: z.array(ManifestIdentity),
   })

@@ -13,9 +13,16 @@ export type MembershipStatus = z.infer<typeof MembershipStatus>;
 export const IsoDateTime = z.iso.datetime({ precision: 3 });
 
 /**
- * A UUID given by a caller: surrounding white space is trimmed first. Any 8-4-4-4-12 hex id is
- * accepted (as PostgreSQL does), not only RFC 9562 versions: an id of the right shape that names
- * nothing is a 404, not a 422.
+ * An id as PostgreSQL's `uuid` type stores it: any 8-4-4-4-12 hex id, whatever its version or
+ * variant (imported data holds ids that are not RFC 9562 ones, e.g. 11111111-1111-1111-1111-111111111111).
+ * The one id schema of the contract, for input and output alike: an output schema stricter than
+ * the database would reject a row after its transaction committed.
+ */
+export const Uuid = z.guid({ message: "Invalid UUID" });
+
+/**
+ * A UUID given by a caller: surrounding white space is trimmed first. An id of the right shape
+ * that names nothing is a 404, not a 422.
  */
 export const TrimmedUuid = z
   .string()
@@ -23,19 +30,19 @@ export const TrimmedUuid = z
   // Ids are compared as strings after parsing (own membership, found ids, the token's
   // organization), while PostgreSQL matches any case: one spelling for both.
   .toLowerCase()
-  .pipe(z.guid({ message: "Invalid UUID" }));
+  .pipe(Uuid);
 
 export const MembershipDto = z
   .object({
-    id: z.uuid(),
+    id: Uuid,
     role: OrgRole,
     status: MembershipStatus,
     inviteEmail: z.string().nullable(),
     createdAt: IsoDateTime,
     updatedAt: IsoDateTime,
-    userId: z.uuid().nullable(),
-    orgId: z.uuid(),
-    roleId: z.uuid().nullable(),
+    userId: Uuid.nullable(),
+    orgId: Uuid,
+    roleId: Uuid.nullable(),
     projectFavorites: z.array(z.string()).nullable(),
     isActive: z.boolean(),
     lastInvitedAt: IsoDateTime.nullable(),
@@ -47,7 +54,7 @@ export type MembershipDto = z.infer<typeof MembershipDto>;
 
 export const MembershipUserDto = z
   .object({
-    id: z.uuid(),
+    id: Uuid,
     email: z.string(),
     username: z.string(),
     firstName: z.string().nullable(),

@@ -1,14 +1,14 @@
 import { z } from "zod";
-import { OrgRole } from "./memberships";
+import { OrgRole, Uuid } from "./memberships";
 import { PermissionRule } from "./permissions";
 
 export const ViewerOrganization = z
   .object({
-    id: z.uuid(),
+    id: Uuid,
     slug: z.string(),
     name: z.string(),
     role: OrgRole,
-    membershipId: z.uuid(),
+    membershipId: Uuid,
     /** The viewer's permission rules in this organization (the UI hides what they cannot do). */
     rules: z.array(PermissionRule),
   })
@@ -18,7 +18,7 @@ export type ViewerOrganization = z.infer<typeof ViewerOrganization>;
 export const ViewerDto = z
   .object({
     user: z
-      .object({ id: z.uuid(), email: z.string(), firstName: z.string().nullable(), lastName: z.string().nullable() })
+      .object({ id: Uuid, email: z.string(), firstName: z.string().nullable(), lastName: z.string().nullable() })
       .strict(),
     organizations: z.array(ViewerOrganization),
     limits: z.object({ maxBulkDelete: z.number().int().positive() }).strict(),

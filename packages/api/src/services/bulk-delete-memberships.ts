@@ -1,11 +1,12 @@
 // bulkDeleteOrgMemberships: checks 9 to 13 of the contract and the effects of a 200, in one
 // transaction serialised per organization. (Checks 1 to 8 are the procedure builders' and run
 // before this.) The preview runs the same plan without writing.
-import type {
-  MembershipWithUserDto,
-  OrgRole,
-  PermissionRule,
-  PreviewBulkDeleteMembershipsResponse,
+import {
+  BulkDeleteMembershipsResponse,
+  type MembershipWithUserDto,
+  type OrgRole,
+  type PermissionRule,
+  type PreviewBulkDeleteMembershipsResponse,
 } from "@roster/contract";
 import { type Db, fromDbRole, type Prisma, toDbRole } from "@roster/db";
 import type { Caller } from "../auth/caller";
@@ -223,7 +224,9 @@ export async function bulkDeleteMemberships(
                'org_membership', t.target_id, ${origin.reqId}, ${origin.ip}, ${origin.userAgent?.slice(0, 512) ?? null},
                t.metadata
         FROM unnest(${targets.map((t) => t.id)}::text[], ${metadata}::jsonb[]) AS t(target_id, metadata)`;
-      return { memberships: targets.map(toMembershipDto) };
+      // Checked against the response schema before the commit: a response that could not be sent
+      // rolls the removal back, instead of a 500 for a removal that happened (and a 404 on retry).
+      return BulkDeleteMembershipsResponse.parse({ memberships: targets.map(toMembershipDto) });
     },
     { maxWait: 10_000, timeout: 60_000 },
   );

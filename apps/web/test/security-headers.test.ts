@@ -1,0 +1,105 @@
+// The security headers over HTTP, on pages, API routes and assets alike: a Content-Security-Policy
+// that forbids framing and runs only scripts carrying the request's nonce, nosniff, a same-origin
+// referrer policy, and HSTS only when the public URL is https.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startExtraServer } from "./extra-server";
+import { baseUrl } from "./surfaces";
+
+const ORG = "00000000-0000-4000-8000-000000000000";
+const PATHS = [
+  "/signin",
+  "/",
+  "/orgs/acme/members",
+  "/docs",
+  "/docs/scalar.js",
+  "/no-such-page",
+  "/api/health",
+  "/api/openapi.json",
+  `/api/v2/organizations/${ORG}/memberships`,
+  "/api/trpc/viewer.me",
+  "/api/auth/session",
+  "/api/v1/auth/universal-auth/login",
+];
+
+/** The policy's directives by name. */
+function directives(policy: string | null): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const part of (policy ?? "").split(";")) {
+    const [name, ...values] = part.trim().split(/\s+/);
+    if (name) out.set(name.toLowerCase(), values);
+  }
+  return out;
+}
+
+const nonceOf = (policy: string | null) => /'nonce-([A-Za-z0-9+/=]+)'/.exec(policy ?? "")?.[1];
+
+async function get(url: string): Promise<Response> {
+  return fetch(url, { redirect: "manual" });
+}
+
+describe("security headers", () => {
+  it.each(PATHS)("are on %s", async (path) => {
+    const res = await get(`${baseUrl()}${path}`);
+    await res.arrayBuffer();
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("referrer-policy")).toBe("same-origin");
+    // The test server's public URL is http: no HSTS, no upgrade of subresources.
+    expect(res.headers.get("strict-transport-security")).toBeNull();
+    const policy = res.headers.get("content-security-policy");
+    const d = directives(policy);
+    expect(d.get("frame-ancestors")).toEqual(["'none'"]);
+    expect(d.get("object-src")).toEqual(["'none'"]);
+    expect(d.get("default-src")).toEqual(["'self'"]);
+    expect(d.get("base-uri")).toEqual(["'self'"]);
+    const scripts = d.get("script-src") ?? [];
+    expect(scripts).toContain("'strict-dynamic'");
+    expect(scripts).toContain(`'nonce-${nonceOf(policy)}'`);
+    // No inline script runs without the nonce anywhere; only the API reference may call eval
+    // (its bundle's validators probe for it).
+    expect(scripts.filter((s) => s.startsWith("'unsafe-"))).toEqual(path === "/docs" ? ["'unsafe-eval'"] : []);
+    expect(d.has("upgrade-insecure-requests")).toBe(false);
+  });
+
+  it("give every response a fresh nonce, and every script of a page carries it", async () => {
+    const nonces = new Set<string>();
+    for (const path of ["/signin", "/signin", "/docs", "/docs"]) {
+      const res = await get(`${baseUrl()}${path}`);
+      expect(res.status).toBe(200);
+      const nonce = nonceOf(res.headers.get("content-security-policy"));
+      expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+      nonces.add(nonce as string);
+      const html = await res.text();
+      const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+      expect(scripts.length).toBeGreaterThan(0);
+      for (const tag of scripts) expect(tag, `${path}: ${tag}`).toContain(`nonce="${nonce}"`);
+    }
+    expect(nonces.size).toBe(4);
+  });
+});
+
+describe("security headers behind an https public URL", () => {
+  let url: string;
+  let stop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const server = await startExtraServer({ NEXTAUTH_URL: "https://roster.example.test" });
+    url = server.url;
+    stop = server.stop;
+  });
+
+  afterAll(async () => {
+    await stop?.();
+  });
+
+  it.each(["/signin", "/api/health", `/api/v2/organizations/${ORG}/memberships`])(
+    "include HSTS and upgrade-insecure-requests on %s",
+    async (path) => {
+      const res = await get(`${url}${path}`);
+      await res.arrayBuffer();
+      expect(res.headers.get("strict-transport-security")).toBe("max-age=31536000");
+      const d = directives(res.headers.get("content-security-policy"));
+      expect(d.has("upgrade-insecure-requests")).toBe(true);
+      expect(d.get("frame-ancestors")).toEqual(["'none'"]);
+    },
+  );
+});
