@@ -41,12 +41,12 @@ export interface RequestOrigin {
   userAgent: string | null;
 }
 
-type Target = MembershipRow & {
+export type Target = MembershipRow & {
   user: MembershipWithUserDto["user"];
   customRole: { permissions: Prisma.JsonValue } | null;
 };
 
-interface TargetRow extends Omit<MembershipRow, "role"> {
+export interface TargetRow extends Omit<MembershipRow, "role"> {
   role: OrgRole;
   userEmail: string | null;
   userUsername: string | null;
@@ -72,37 +72,36 @@ const TARGET_COLUMNS = Prisma.sql`
  * their users and custom roles. With `lock`, the targets are locked FOR UPDATE and the caller's
  * row FOR SHARE, in ascending id order (each part sorted, the parts run in turn by the Append
  * node): a row deleted by a request that committed first is simply not returned, a row changed
- * by one is returned as it is now.
+ * by one is returned as it is now. (Exported, with removalStatement, for the benchmark's raw-SQL
+ * baseline, which sends these very statements.)
  */
-async function readMemberships(
-  tx: Tx,
-  orgId: string,
-  ids: string[],
-  ownId: string | null,
-  lock: boolean,
-): Promise<Target[]> {
-  const rows = lock
-    ? await tx.$queryRaw<TargetRow[]>`
-        SELECT ${TARGET_COLUMNS}
-        FROM (
-          SELECT * FROM (SELECT * FROM org_memberships
-            WHERE org_id = ${orgId}::uuid AND id = ANY(${ids}::uuid[]) AND (${ownId}::uuid IS NULL OR id < ${ownId}::uuid)
-            ORDER BY id FOR UPDATE) below
-          UNION ALL
-          SELECT * FROM (SELECT * FROM org_memberships WHERE org_id = ${orgId}::uuid AND id = ${ownId}::uuid FOR SHARE) own
-          UNION ALL
-          SELECT * FROM (SELECT * FROM org_memberships
-            WHERE org_id = ${orgId}::uuid AND id = ANY(${ids}::uuid[]) AND id > ${ownId}::uuid
-            ORDER BY id FOR UPDATE) above
-        ) m
-        LEFT JOIN users u ON u.id = m.user_id
-        LEFT JOIN org_roles r ON r.id = m.role_id`
-    : await tx.$queryRaw<TargetRow[]>`
-        SELECT ${TARGET_COLUMNS}
-        FROM org_memberships m
-        LEFT JOIN users u ON u.id = m.user_id
-        LEFT JOIN org_roles r ON r.id = m.role_id
-        WHERE m.org_id = ${orgId}::uuid AND (m.id = ANY(${ids}::uuid[]) OR m.id = ${ownId}::uuid)`;
+export function membershipsStatement(orgId: string, ids: string[], ownId: string | null, lock: boolean): Prisma.Sql {
+  if (!lock) {
+    return Prisma.sql`
+      SELECT ${TARGET_COLUMNS}
+      FROM org_memberships m
+      LEFT JOIN users u ON u.id = m.user_id
+      LEFT JOIN org_roles r ON r.id = m.role_id
+      WHERE m.org_id = ${orgId}::uuid AND (m.id = ANY(${ids}::uuid[]) OR m.id = ${ownId}::uuid)`;
+  }
+  return Prisma.sql`
+    SELECT ${TARGET_COLUMNS}
+    FROM (
+      SELECT * FROM (SELECT * FROM org_memberships
+        WHERE org_id = ${orgId}::uuid AND id = ANY(${ids}::uuid[]) AND (${ownId}::uuid IS NULL OR id < ${ownId}::uuid)
+        ORDER BY id FOR UPDATE) below
+      UNION ALL
+      SELECT * FROM (SELECT * FROM org_memberships WHERE org_id = ${orgId}::uuid AND id = ${ownId}::uuid FOR SHARE) own
+      UNION ALL
+      SELECT * FROM (SELECT * FROM org_memberships
+        WHERE org_id = ${orgId}::uuid AND id = ANY(${ids}::uuid[]) AND id > ${ownId}::uuid
+        ORDER BY id FOR UPDATE) above
+    ) m
+    LEFT JOIN users u ON u.id = m.user_id
+    LEFT JOIN org_roles r ON r.id = m.role_id`;
+}
+
+export function toTargets(rows: TargetRow[]): Target[] {
   return rows.map(({ userEmail, userUsername, userFirstName, userLastName, rolePermissions, ...m }) => ({
     ...m,
     role: toDbRole(m.role),
@@ -182,7 +181,7 @@ async function plan(tx: Tx, caller: Caller, ids: string[], lock: boolean): Promi
   // The targets and, for a user, the caller's own row, in one query. Only user memberships of
   // this organization can be targets (a machine identity's membership lives elsewhere).
   const ownId = caller.kind === "user" ? caller.membership.id : null;
-  const rows = await readMemberships(tx, orgId, ids, ownId, lock);
+  const rows = toTargets(await tx.$queryRaw<TargetRow[]>(membershipsStatement(orgId, ids, ownId, lock)));
   const current = await currentCallerRules(tx, caller, rows, lock);
   if ("blocker" in current) return { targets: [], blocker: current.blocker };
   const { rules } = current;
@@ -237,9 +236,10 @@ async function countProjectMemberships(tx: Tx, orgId: string, targets: Target[])
  * The effects of a 200 in one statement (one round trip): the organization memberships, the
  * removed users' project memberships in this organization's projects (their role rows go by ON
  * DELETE CASCADE), and one audit event per membership, the per-row values travelling as arrays.
- * Every row it deletes was locked by readMemberships, so it deletes exactly the targets.
+ * Every row it deletes was locked by the locking read, so it deletes exactly the targets; it
+ * answers how many memberships it deleted.
  */
-async function removeTargets(tx: Tx, caller: Caller, targets: Target[], origin: RequestOrigin): Promise<number> {
+export function removalStatement(caller: Caller, targets: Target[], origin: RequestOrigin): Prisma.Sql {
   const orgId = caller.organizationId;
   const metadata = targets.map((t) =>
     JSON.stringify({
@@ -249,7 +249,7 @@ async function removeTargets(tx: Tx, caller: Caller, targets: Target[], origin: 
       status: t.status,
     }),
   );
-  const [row] = await tx.$queryRaw<{ n: number }[]>`
+  return Prisma.sql`
     WITH removed AS (
       DELETE FROM org_memberships WHERE org_id = ${orgId}::uuid AND id = ANY(${targets.map((t) => t.id)}::uuid[])
       RETURNING id
@@ -266,7 +266,6 @@ async function removeTargets(tx: Tx, caller: Caller, targets: Target[], origin: 
       FROM unnest(${targets.map((t) => t.id)}::text[], ${metadata}::jsonb[]) AS t(target_id, metadata)
     )
     SELECT count(*)::int AS n FROM removed`;
-  return row?.n ?? 0;
 }
 
 /** Deletes the memberships (checks 9 to 13 first); returns them in the order first given. */
@@ -286,7 +285,8 @@ export async function bulkDeleteMemberships(
     async (tx) => {
       const { targets, blocker } = await plan(tx, caller, ids, true);
       if (blocker) throw blocker;
-      const removed = await removeTargets(tx, caller, targets, origin);
+      const [row] = await tx.$queryRaw<{ n: number }[]>(removalStatement(caller, targets, origin));
+      const removed = row?.n ?? 0;
       // Cannot differ while the rows are locked; if it ever did, nothing must be committed.
       if (removed !== targets.length) throw new Error(`removed ${removed} of ${targets.length} locked memberships`);
       return { memberships: targets.map(toMembershipDto) };
