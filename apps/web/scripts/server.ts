@@ -19,6 +19,8 @@ const stampFile = path.join(webDir, ".next/roster-source-stamp");
 export interface RosterServer {
   url: string;
   port: number;
+  /** The web server's process id (the benchmark reads its memory). */
+  pid: number;
   db: DbHandle;
   /** The URL the web app uses for its database (the embedded database's loopback port when embedded). */
   databaseUrl: string;
@@ -199,6 +201,7 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
     return {
       url,
       port,
+      pid: child.pid as number,
       db,
       databaseUrl,
       exited,

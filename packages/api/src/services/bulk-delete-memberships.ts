@@ -12,6 +12,7 @@
 // A transaction's round trips: BEGIN, the locking read, [the organization lock, the admin count],
 // one statement that writes everything, COMMIT.
 import type {
+  BulkDeleteMembershipsResponse,
   MembershipWithUserDto,
   OrgRole,
   PermissionRule,
@@ -274,7 +275,7 @@ export async function bulkDeleteMemberships(
   caller: Caller,
   membershipIds: readonly string[],
   origin: RequestOrigin,
-) {
+): Promise<BulkDeleteMembershipsResponse> {
   const ids = uniqueIds(membershipIds);
   if (ids.length === 0) {
     const { blocker } = await plan(prisma, caller, ids, false);
