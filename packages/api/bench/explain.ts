@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     const ctx = { sql, orgId: acme.id } as BenchContext;
     await addMembers(ctx, MEMBERS - acme.members.length, 0);
     const ids = await addMembers(ctx, IDS, 2);
-    await sql.query("ANALYZE");
+    await sql.query("VACUUM ANALYZE");
     const caller = await verifyBearer(handle.prisma, `Bearer ${adminMember.accessToken}`, secret);
 
     const explain = async (label: string, text: string, values: unknown[]) => {
