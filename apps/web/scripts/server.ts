@@ -19,6 +19,7 @@ const stampFile = path.join(webDir, ".next/roster-source-stamp");
 export interface RosterServer {
   url: string;
   port: number;
+  pid: number;
   db: DbHandle;
   /** The URL the web app uses for its database (the embedded database's loopback port when embedded). */
   databaseUrl: string;
@@ -158,6 +159,8 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 60_00
 export interface WebServer {
   url: string;
   port: number;
+  /** The web server's process id (the benchmark reads its memory). */
+  pid: number;
   stop(): Promise<void>;
   exited: Promise<number>;
 }
@@ -202,6 +205,7 @@ export async function startWebServer(opts: {
   return {
     url,
     port,
+    pid: child.pid as number,
     exited,
     stop() {
       stopping ??= (async () => {

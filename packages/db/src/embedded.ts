@@ -13,6 +13,7 @@ import net from "node:net";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketHandler } from "@electric-sql/pglite-socket";
+import { pgliteExtensions } from "./pglite-extensions";
 
 interface Pending {
   handlerId: number;
@@ -172,7 +173,7 @@ export async function startEmbeddedServer(dir: string, opts: { port?: number } =
   }
   let db: PGlite;
   try {
-    db = await PGlite.create(inMemory ? dir : path.resolve(dir));
+    db = await PGlite.create(inMemory ? dir : path.resolve(dir), { extensions: pgliteExtensions });
   } catch (err) {
     if (!inMemory) fs.rmSync(lockPath(dir), { force: true });
     throw err;

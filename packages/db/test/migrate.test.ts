@@ -16,6 +16,7 @@ import {
 } from "../src/migrate/index";
 import { defaultMigrationsDir, schemaPath } from "../src/migrate/migrations-folder";
 import { loadSchemaEngine } from "../src/migrate/schema-engine";
+import { pgliteExtensions } from "../src/pglite-extensions";
 
 const SLOW = 120_000;
 const migrationsDir = defaultMigrationsDir();
@@ -162,7 +163,7 @@ describe("applyMigrations on PGlite", () => {
     query: async (sql, params) => (await db.query<Record<string, unknown>>(sql, params)).rows,
   });
   beforeAll(async () => {
-    db = await PGlite.create(path.join(tmpDir(), "pglite"));
+    db = await PGlite.create(path.join(tmpDir(), "pglite"), { extensions: pgliteExtensions });
   }, SLOW);
   afterAll(() => db?.close());
 

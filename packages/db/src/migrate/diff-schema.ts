@@ -10,6 +10,7 @@ import {
   type SqlMigrationAwareDriverAdapterFactory,
 } from "@prisma/driver-adapter-utils";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { pgliteExtensions } from "../pglite-extensions";
 import {
   defaultMigrationsDir,
   LOCKFILE_CONTENT,
@@ -36,7 +37,7 @@ export async function diffSchemaAgainstMigrations(opts: DiffOptions = {}): Promi
   const migrationsList = engineMigrationsList(dir);
 
   const SchemaEngine = await loadSchemaEngine();
-  const db = new PGlite();
+  const db = new PGlite({ extensions: pgliteExtensions });
   try {
     const engine = await SchemaEngine.new(
       { datamodels: [[file, schema]] },

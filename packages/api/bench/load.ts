@@ -1,0 +1,121 @@
+// Throughput under load: 1-id removals in one organization at CONNECTIONS concurrent requests,
+// against the app's own /api/health (Next plus one database round trip) in the same run; and a
+// soak of many removal requests with the server's memory read before and after.
+import { addMembers, type BenchContext, quantile, round, rssMb } from "./support";
+
+export const CONNECTIONS = 16;
+
+interface Load {
+  requests: number;
+  perSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+/** CONNECTIONS workers each sending `send` until `total` requests were sent or `ms` passed. */
+async function drive(send: (i: number) => Promise<void>, opts: { ms?: number; total?: number }): Promise<Load> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = opts.ms ? started + opts.ms : Number.POSITIVE_INFINITY;
+  const total = opts.total ?? Number.POSITIVE_INFINITY;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < deadline && next < total) {
+        const i = next++;
+        const t = performance.now();
+        await send(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    requests: latencies.length,
+    perSecond: round(latencies.length / seconds, 0),
+    p50Ms: round(quantile(latencies, 0.5)),
+    p95Ms: round(quantile(latencies, 0.95)),
+  };
+}
+
+function removeOne(ctx: BenchContext, pool: string[]) {
+  return async (i: number) => {
+    const id = pool[i];
+    if (!id) throw new Error(`the pool of ${pool.length} members ran out`);
+    const res = await fetch(`${ctx.baseUrl}/api/v2/organizations/${ctx.orgId}/memberships`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${ctx.admin.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ membershipIds: [id] }),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`removal answered ${res.status}: ${text.slice(0, 300)}`);
+  };
+}
+
+async function health(ctx: BenchContext): Promise<void> {
+  const res = await fetch(`${ctx.baseUrl}/api/health`);
+  await res.text();
+  if (res.status !== 200) throw new Error(`/api/health answered ${res.status}`);
+}
+
+export interface ThroughputRow {
+  database: string;
+  operation: string;
+  connections: number;
+  requests: number;
+  perSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  ofHealth: string;
+}
+
+/** Health and removals, each for `ms`, twice in alternation; the better of each pair is kept. */
+export async function benchThroughput(ctx: BenchContext, ms: number): Promise<ThroughputRow[]> {
+  const pool = await addMembers(ctx, Math.ceil((ms / 1000) * 2 * 1500));
+  let used = 0;
+  const results: { health: Load[]; removal: Load[] } = { health: [], removal: [] };
+  await drive(() => health(ctx), { total: CONNECTIONS * 4 }); // warm
+  for (let round = 0; round < 2; round++) {
+    results.health.push(await drive(() => health(ctx), { ms }));
+    const slice = pool.slice(used);
+    const load = await drive(removeOne(ctx, slice), { ms });
+    used += load.requests;
+    results.removal.push(load);
+  }
+  const best = (loads: Load[]) => loads.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+  const h = best(results.health);
+  const r = best(results.removal);
+  return [
+    { database: ctx.database, operation: "GET /api/health", connections: CONNECTIONS, ...h, ofHealth: "100%" },
+    {
+      database: ctx.database,
+      operation: "DELETE 1 id (REST)",
+      connections: CONNECTIONS,
+      ...r,
+      ofHealth: `${Math.round((100 * r.perSecond) / h.perSecond)}%`,
+    },
+  ];
+}
+
+export interface SoakRow {
+  database: string;
+  requests: number;
+  perSecond: number;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+}
+
+/** `total` 1-id removal requests; the server's RSS after a warm-up and at the end. */
+export async function benchSoak(ctx: BenchContext, total: number): Promise<SoakRow> {
+  const pool = await addMembers(ctx, total + 200, 0);
+  await drive(removeOne(ctx, pool.slice(0, 200)), { total: 200 });
+  const before = rssMb(ctx.serverPid);
+  const load = await drive(removeOne(ctx, pool.slice(200)), { total });
+  return {
+    database: ctx.database,
+    requests: load.requests,
+    perSecond: load.perSecond,
+    rssBeforeMb: before,
+    rssAfterMb: rssMb(ctx.serverPid),
+  };
+}

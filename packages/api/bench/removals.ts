@@ -1,0 +1,134 @@
+// A removal through REST and through tRPC over HTTP, against the limit for this work: the same
+// SQL statements sent straight through `pg` on one connection (the two reads of checks 3 and 5,
+// then the removal's transaction, built by the service's own statement functions). The three are
+// run in turn, in a rotating order, each on fresh members, so they share the machine's load.
+import { verifyBearer } from "../src/auth/caller";
+import {
+  membershipsStatement,
+  removalStatement,
+  type TargetRow,
+  toTargets,
+} from "../src/services/bulk-delete-memberships";
+import { addMembers, type BenchContext, median, round } from "./support";
+
+export interface RemovalRow {
+  database: string;
+  ids: number;
+  runs: number;
+  rawMs: number;
+  restMs: number;
+  restRatio: number;
+  trpcMs: number;
+  trpcRatio: number;
+}
+
+type Way = "raw" | "rest" | "trpc";
+
+async function viaRest(ctx: BenchContext, ids: string[]): Promise<void> {
+  const res = await fetch(`${ctx.baseUrl}/api/v2/organizations/${ctx.orgId}/memberships`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${ctx.admin.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ membershipIds: ids }),
+  });
+  const body = (await res.json()) as { memberships?: unknown[] };
+  if (res.status !== 200 || body.memberships?.length !== ids.length) {
+    throw new Error(`REST removal answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  }
+}
+
+async function viaTrpc(ctx: BenchContext, ids: string[]): Promise<void> {
+  const res = await fetch(`${ctx.baseUrl}/api/trpc/organizations.bulkDeleteMemberships`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ctx.admin.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ organizationId: ctx.orgId, membershipIds: ids }),
+  });
+  const body = (await res.json()) as { result?: { data?: { memberships?: unknown[] } } };
+  if (res.status !== 200 || body.result?.data?.memberships?.length !== ids.length) {
+    throw new Error(`tRPC removal answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  }
+}
+
+/**
+ * The limit: what the database must be asked for one removal, sent raw. The session and the
+ * caller's membership (checks 3 and 5, as the server reads them on every request), then BEGIN,
+ * the locking read, the one writing statement and COMMIT.
+ */
+export function rawRemoval(ctx: BenchContext) {
+  const claims = JSON.parse(Buffer.from(ctx.admin.token.split(".")[1] ?? "", "base64url").toString()) as {
+    tokenVersionId: string;
+    userId: string;
+  };
+  const callerPromise = verifyBearer(ctx.prisma, `Bearer ${ctx.admin.token}`, ctx.secret);
+  let n = 0;
+  return async (ids: string[]): Promise<void> => {
+    const caller = await callerPromise;
+    const { sql } = ctx;
+    await sql.query(
+      `SELECT s.user_id, s.access_version, s.revoked_at, s.expires_at, s.last_used_at, u.email, u.is_locked
+       FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1::uuid`,
+      [claims.tokenVersionId],
+    );
+    await sql.query(
+      `SELECT m.id, m.role, m.role_id, m.is_active, r.permissions FROM org_memberships m
+       LEFT JOIN org_roles r ON r.id = m.role_id
+       WHERE m.org_id = $1::uuid AND m.user_id = $2::uuid AND m.status = 'accepted' LIMIT 1`,
+      [ctx.orgId, claims.userId],
+    );
+    await sql.query("BEGIN");
+    try {
+      const read = membershipsStatement(ctx.orgId, ids, caller.membership.id, true);
+      const { rows } = await sql.query<TargetRow>(read.text, read.values);
+      const targets = toTargets(rows).filter((t) => t.id !== caller.membership.id);
+      const write = removalStatement(caller, targets, {
+        reqId: `req-raw${String(n++).padStart(11, "0")}`,
+        ip: "127.0.0.1",
+        userAgent: "bench",
+      });
+      const { rows: out } = await sql.query<{ n: number }>(write.text, write.values);
+      if (out[0]?.n !== ids.length) throw new Error(`raw removal deleted ${out[0]?.n} of ${ids.length}`);
+      await sql.query("COMMIT");
+    } catch (err) {
+      await sql.query("ROLLBACK");
+      throw err;
+    }
+  };
+}
+
+export async function benchRemovals(ctx: BenchContext, sizes: { ids: number; runs: number }[]): Promise<RemovalRow[]> {
+  const raw = rawRemoval(ctx);
+  const ways: Record<Way, (ids: string[]) => Promise<void>> = {
+    raw,
+    rest: (ids) => viaRest(ctx, ids),
+    trpc: (ids) => viaTrpc(ctx, ids),
+  };
+  const order: Way[] = ["raw", "rest", "trpc"];
+  // Warm every path (routes compiled, plans cached, connections open); not measured.
+  for (const way of order) await ways[way](await addMembers(ctx, 1));
+
+  const out: RemovalRow[] = [];
+  for (const { ids: size, runs } of sizes) {
+    const times: Record<Way, number[]> = { raw: [], rest: [], trpc: [] };
+    for (let r = 0; r < runs; r++) {
+      const fresh = await addMembers(ctx, size * 3);
+      for (let k = 0; k < 3; k++) {
+        const way = order[(r + k) % 3] as Way;
+        const ids = fresh.slice(k * size, (k + 1) * size);
+        const t = performance.now();
+        await ways[way](ids);
+        times[way].push(performance.now() - t);
+      }
+    }
+    const rawMs = median(times.raw);
+    out.push({
+      database: ctx.database,
+      ids: size,
+      runs,
+      rawMs: round(rawMs),
+      restMs: round(median(times.rest)),
+      restRatio: round(median(times.rest) / rawMs, 2),
+      trpcMs: round(median(times.trpc)),
+      trpcRatio: round(median(times.trpc) / rawMs, 2),
+    });
+  }
+  return out;
+}

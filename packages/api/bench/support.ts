@@ -1,0 +1,85 @@
+// What the benchmark sections share: the running app and its database, timing helpers, and a
+// fast way to add members (set-based SQL: the benchmark needs 100,000 of them in seconds).
+import fs from "node:fs";
+import type { DemoManifest } from "@roster/contract";
+import type { Db } from "@roster/db";
+import type pg from "pg";
+
+export interface BenchContext {
+  /** "embedded" or "postgresql". */
+  database: string;
+  /** The running web app. */
+  baseUrl: string;
+  /** The web server's process id. */
+  serverPid: number;
+  /** The database the app uses (the embedded one's loopback port when embedded). */
+  databaseUrl: string;
+  prisma: Db;
+  /** The server's AUTH_SECRET. */
+  secret: string;
+  /** One connection of the benchmark's own, for setup and the raw-SQL baseline. */
+  sql: pg.Client;
+  manifest: DemoManifest;
+  orgId: string;
+  /** The admin of that organization who makes every request. */
+  admin: { token: string; membershipId: string };
+}
+
+export function median(samples: number[]): number {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+export function quantile(samples: number[], q: number): number {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+}
+
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+let batch = 0;
+
+/**
+ * Adds `n` accepted plain members to the organization, named so the search has something to
+ * find (first names from a short list, last names numbered), each in up to `projects` of its
+ * projects with a role row there, as real removals find them. Returns their membership ids.
+ */
+export async function addMembers(ctx: BenchContext, n: number, projects = 2): Promise<string[]> {
+  batch++;
+  const tag = `b${batch}x${Date.now().toString(36)}`;
+  const { rows } = await ctx.sql.query<{ id: string }>(
+    `WITH u AS (
+       INSERT INTO users (email, username, first_name, last_name)
+       SELECT 'm' || g || '.' || $2 || '@bench.test', 'm' || g || '.' || $2,
+              (ARRAY['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances','Ken'])[1 + g % 8],
+              'Surname' || g
+       FROM generate_series(1, $1::int) g
+       RETURNING id
+     )
+     INSERT INTO org_memberships (org_id, user_id, role, status, is_active)
+     SELECT $3::uuid, u.id, 'member', 'accepted', true FROM u
+     RETURNING id`,
+    [n, tag, ctx.orgId],
+  );
+  if (projects > 0) {
+    await ctx.sql.query(
+      `WITH pm AS (
+         INSERT INTO project_memberships (project_id, user_id)
+         SELECT p.id, m.user_id FROM org_memberships m
+         CROSS JOIN LATERAL (SELECT id FROM projects WHERE org_id = $1::uuid ORDER BY id LIMIT $3::int) p
+         WHERE m.id = ANY($2::uuid[])
+         RETURNING id
+       )
+       INSERT INTO project_membership_roles (project_membership_id, role) SELECT id, 'member' FROM pm`,
+      [ctx.orgId, rows.map((r) => r.id), projects],
+    );
+  }
+  return rows.map((r) => r.id);
+}
+
+/** The resident memory of a process, in MB (Linux). */
+export function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  return Math.round(kb / 1024);
+}
