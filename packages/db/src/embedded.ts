@@ -300,7 +300,8 @@ function authenticate(socket: net.Socket, password: string): Promise<Buffer | nu
       resolve(result);
     };
     const refuse = (code: string, message: string) => {
-      socket.end(fatalError(code, message));
+      // Destroyed once the reason is flushed: a paused socket would never notice the client leaving.
+      socket.end(fatalError(code, message), () => socket.destroy());
       done(null);
     };
     const onGone = () => {
@@ -323,7 +324,7 @@ function authenticate(socket: net.Socket, password: string): Promise<Buffer | nu
           socket.write("N");
         } else if (code === CANCEL_REQUEST) {
           // Query cancellation is not supported: the request is dropped, as pglite-socket does.
-          socket.end();
+          socket.destroy();
           return done(null);
         } else if (code === PROTOCOL_3) {
           startup = Buffer.from(message);
@@ -390,7 +391,10 @@ export async function startEmbeddedServer(
     }
     void client.handler.detach(true);
   });
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
     // A reset between the handshake and the handler's attaching must not go unhandled.
     socket.on("error", () => socket.destroy());
     socket.pause();
@@ -437,6 +441,7 @@ export async function startEmbeddedServer(
       closed = true;
       queue.stop();
       await Promise.all([...handlers.values()].map((c) => c.handler.detach(true)));
+      for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.close();
       if (!inMemory) {

@@ -40,6 +40,9 @@ async function selectOne(url: string): Promise<number> {
   }
 }
 
+// Opening a PGlite data folder takes seconds, and much longer on a busy machine.
+const SLOW = 120_000;
+
 let tmp: string;
 let dir: string;
 let server: EmbeddedServer;
@@ -48,27 +51,31 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "roster-embedded-"));
   dir = path.join(tmp, "pglite");
   server = await startEmbeddedServer(dir);
-});
+}, SLOW);
 
 afterAll(async () => {
   await server?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
-});
+}, SLOW);
 
 describe("embedded database access", () => {
-  it("keeps a random password in the owner-only lock file, and nowhere else", async () => {
-    const url = new URL(server.url);
-    expect(url.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(fs.statSync(lockPath(dir)).mode & 0o777).toBe(0o600);
-    expect(readLock(dir)?.url).toBe(server.url);
+  it(
+    "keeps a random password in the owner-only lock file, and nowhere else",
+    async () => {
+      const url = new URL(server.url);
+      expect(url.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(fs.statSync(lockPath(dir)).mode & 0o777).toBe(0o600);
+      expect(readLock(dir)?.url).toBe(server.url);
 
-    const other = await startEmbeddedServer("memory://");
-    try {
-      expect(new URL(other.url).password).not.toBe(url.password);
-    } finally {
-      await other.close();
-    }
-  });
+      const other = await startEmbeddedServer("memory://");
+      try {
+        expect(new URL(other.url).password).not.toBe(url.password);
+      } finally {
+        await other.close();
+      }
+    },
+    SLOW,
+  );
 
   it("refuses a client that knows only the port, or a wrong password", async () => {
     await expect(selectOne(withoutPassword(server.url))).rejects.toMatchObject({

@@ -34,8 +34,30 @@ function checkArguments(args: string[]): void {
   }
 }
 
+/** Bounds how long the prompt waits for someone at the terminal. */
+const PROMPT_TIMEOUT_MS = 5 * 60_000;
+
 async function askPassword(email: string): Promise<string> {
-  const ask = (prompt: string) => read({ prompt, silent: true, replace: "", output: process.stderr });
+  const ask = (prompt: string) =>
+    new Promise<string>((resolve, reject) => {
+      // Ctrl-D closes the prompt (which pauses the input) without a line, and read() then never
+      // settles: stop instead of waiting. After a line, the answer has settled this promise first.
+      const giveUp = () => reject(new UsageError("No password given; nothing was changed"));
+      const onClosed = () => setImmediate(giveUp);
+      process.stdin.once("pause", onClosed);
+      // Unreferenced, so that it never keeps a finished command alive; on expiry the input goes too.
+      const timer = setTimeout(() => {
+        giveUp();
+        process.stdin.destroy();
+      }, PROMPT_TIMEOUT_MS);
+      timer.unref();
+      read({ prompt, silent: true, replace: "", output: process.stderr })
+        .then(resolve, giveUp)
+        .finally(() => {
+          clearTimeout(timer);
+          process.stdin.removeListener("pause", onClosed);
+        });
+    });
   const first = await ask(`Password for ${email} (at least ${MIN_ADMIN_PASSWORD_LENGTH} characters): `);
   const problem = passwordProblem(first);
   if (problem) throw new UsageError(problem);
