@@ -10,6 +10,7 @@ import {
   type FreshDatabase,
   freePort,
   freshDatabase,
+  runOnTerminal,
   runScript,
   type Started,
   startRosterProcess,
@@ -127,6 +128,27 @@ describe("production start on an empty database, then the first admin", () => {
         "An organization with the slug first already exists; nothing was changed",
       );
       expect(await counts(db)).toEqual(before);
+    },
+    SLOW,
+  );
+
+  it(
+    "admin:create asks for the password twice on a terminal, and never shows it",
+    async () => {
+      const password = `typed-at-the-prompt-${randomBytes(6).toString("hex")}`;
+      const session = await runOnTerminal(
+        "packages/api/src/cli/admin-create.ts",
+        ["--email", "tty@example.com", "--org", "from-a-terminal"],
+        production(),
+        [
+          ["Password for tty@example.com", password],
+          ["Same password again", password],
+        ],
+      );
+      expect(session.output).toContain("Created the organization from-a-terminal");
+      expect(session.code).toBe(0);
+      expect(session.output).not.toContain(password);
+      expect(await signsIn(base, "tty@example.com", password)).toBe(true);
     },
     SLOW,
   );

@@ -149,3 +149,38 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Runs a TypeScript entry point on a terminal of its own (util-linux `script` gives it one) and
+ * types each answer once its prompt has appeared (prompts must differ from one another). Returns everything the terminal showed.
+ */
+export function runOnTerminal(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  answers: [prompt: string, answer: string][],
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const command = [tsx(), script, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      cwd: repoRoot(),
+      env: commandEnv(env),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    let next = 0;
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const step = answers[next];
+      // each prompt is answered once, in order (the prompts differ)
+      if (step && output.includes(step[0])) {
+        next++;
+        child.stdin.write(`${step[1]}\r`);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}
