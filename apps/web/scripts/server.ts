@@ -1,5 +1,6 @@
 // Starts Roster: opens the database (becoming the owner of the embedded one when no
-// DATABASE_URL is set), applies pending migrations, seeds the demo data into an empty database,
+// DATABASE_URL is set), applies pending migrations, seeds the demo data into an empty database
+// (never under NODE_ENV=production, where it says how to create the first organization instead),
 // builds the web app when its build is missing or stale, and runs `next start` on it.
 // `npm start` and the test suite both start Roster through here, so they run the same thing.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -9,12 +10,16 @@ import path from "node:path";
 import { type Config, repoRoot, trustProxySetting } from "@roster/config";
 import { type DbHandle, openDb, startEmbeddedServer } from "@roster/db";
 import { applyMigrations } from "@roster/db/migrate";
-import { isEmpty, seedDemoData } from "@roster/db/seed";
+import { describeSeedTarget, isEmpty, seedDemoData } from "@roster/db/seed";
 
 const root = repoRoot();
 const webDir = path.join(root, "apps/web");
 const nextBin = path.join(root, "node_modules/next/dist/bin/next");
 const stampFile = path.join(webDir, ".next/roster-source-stamp");
+
+/** Said at start-up while no organization exists (in production nothing is ever seeded). */
+export const FIRST_ADMIN_HINT =
+  "No organization yet: create the first one and its admin with npm run admin:create -- --email <e> --org <slug>";
 
 export interface RosterServer {
   url: string;
@@ -23,13 +28,15 @@ export interface RosterServer {
   db: DbHandle;
   /** The URL the web app uses for its database (the embedded database's loopback port when embedded). */
   databaseUrl: string;
+  /** The database holds the demo data set (and nothing else). */
+  demoData: boolean;
   stop(): Promise<void>;
   exited: Promise<number>;
 }
 
 export interface StartOptions {
   config: Config;
-  /** Seed the demo data when the database is empty (default true). */
+  /** Seed the demo data when the database is empty (default true; never under NODE_ENV=production). */
   seedIfEmpty?: boolean;
   log?: (line: string) => void;
   /** Where the web server's own output goes: inherited (default), ignored, or a file descriptor. */
@@ -229,10 +236,13 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
     const databaseUrl = db.url as string;
     const { applied } = await applyMigrations({ kind: "postgres", url: databaseUrl });
     if (applied.length) log(`Applied ${applied.length} migration(s): ${applied.join(", ")}`);
-    if ((opts.seedIfEmpty ?? true) && (await isEmpty(db.prisma))) {
+    const seed = config.nodeEnv !== "production" && (opts.seedIfEmpty ?? true);
+    if (seed && (await isEmpty(db.prisma))) {
       await seedDemoData(db.prisma);
       log("Seeded the demo data (organizations acme and globex)");
     }
+    const target = await describeSeedTarget(db.prisma);
+    if (target.organizations === 0) log(FIRST_ADMIN_HINT);
     await ensureBuild(log);
     const web = await startWebServer({ config, databaseUrl, serverOutput: opts.serverOutput });
     let stopping: Promise<void> | undefined;
@@ -240,6 +250,7 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
       ...web,
       db,
       databaseUrl,
+      demoData: target.state === "demo",
       stop() {
         stopping ??= (async () => {
           await web.stop();

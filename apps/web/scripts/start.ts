@@ -1,4 +1,5 @@
-// `npm start`: Roster on the configured database (the embedded one by default) with demo data.
+// `npm start`: Roster on the configured database (the embedded one by default), with the demo
+// data when it starts empty outside production.
 import { ConfigError, getConfig } from "@roster/config";
 import { DEMO_PASSWORD } from "@roster/db/seed";
 import { startRoster } from "./server";
@@ -12,8 +13,13 @@ async function main(): Promise<void> {
   console.error(`Starting Roster on ${where}…`);
   const server = await startRoster({ config });
   console.log(`\nRoster is running at ${server.url}`);
-  console.log(`Sign in as admin@acme.test with the password ${DEMO_PASSWORD}`);
-  console.log(`API token for scripts: npm run token -- --email admin@acme.test --org acme\n`);
+  // The demo accounts' password is public: it is only ever shown for the demo data, outside production.
+  if (server.demoData && config.nodeEnv !== "production") {
+    console.log(`Sign in as admin@acme.test with the password ${DEMO_PASSWORD}`);
+    console.log(`API token for scripts: npm run token -- --email admin@acme.test --org acme\n`);
+  } else {
+    console.log(`API token for scripts: npm run token -- --email <e> --org <slug>\n`);
+  }
 
   const shutdown = (signal: string) => {
     console.error(`\n${signal}: stopping Roster…`);

@@ -244,3 +244,13 @@ export function exitOnConfigError<T>(fn: () => T): T {
     throw err;
   }
 }
+
+/**
+ * The password `npm run admin:create` uses when it cannot ask (automation): ROSTER_ADMIN_PASSWORD.
+ * Removed from the environment once read, so no child process inherits it.
+ */
+export function takeAdminPassword(env: Record<string, string | undefined> = process.env): string | undefined {
+  const value = env.ROSTER_ADMIN_PASSWORD;
+  delete env.ROSTER_ADMIN_PASSWORD;
+  return value === undefined || value === "" ? undefined : value;
+}

@@ -334,7 +334,54 @@ export async function seedDemoData(prisma: Db): Promise<SeededOrganization[]> {
   );
 }
 
-/** True when the database holds no organization yet (start-up seeds only then). */
+const DEMO_SLUGS = () => demoDataSpec().map((o) => o.slug);
+const DEMO_EMAILS = () => [...new Set(demoDataSpec().flatMap((o) => o.members.map((m) => m.email)))];
+
+/**
+ * True when no application table that the seed empties holds a row (users included): a database
+ * with accounts but no organization yet is not empty, and start-up never seeds over it.
+ */
 export async function isEmpty(prisma: Db): Promise<boolean> {
-  return (await prisma.organization.count()) === 0;
+  const [row] = await prisma.$queryRawUnsafe<{ found: boolean }[]>(
+    `SELECT ${APP_TABLES.map((t) => `EXISTS (SELECT 1 FROM "${t}")`).join(" OR ")} AS found`,
+  );
+  return row?.found === false;
+}
+
+/** What the database holds, as far as reseeding it is concerned. */
+export interface SeedTarget {
+  state: "empty" | "demo" | "other";
+  users: number;
+  organizations: number;
+}
+
+/**
+ * "demo" when every organization and every user is one the demo data set writes (so reseeding
+ * loses nothing but demo changes), "other" for anything else, such as accounts made with
+ * `admin:create` or users without any organization.
+ */
+export async function describeSeedTarget(prisma: Db): Promise<SeedTarget> {
+  const [empty, users, organizations, foreignUsers, foreignOrgs] = await Promise.all([
+    isEmpty(prisma),
+    prisma.user.count(),
+    prisma.organization.count(),
+    prisma.user.count({ where: { email: { notIn: DEMO_EMAILS() } } }),
+    prisma.organization.count({ where: { slug: { notIn: DEMO_SLUGS() } } }),
+  ]);
+  const state = empty ? "empty" : organizations > 0 && foreignUsers === 0 && foreignOrgs === 0 ? "demo" : "other";
+  return { state, users, organizations };
+}
+
+/**
+ * Why `db:seed` must not run here, or null when it may: it empties every application table, so
+ * it refuses under NODE_ENV=production and on data that is not the demo data set, unless forced.
+ */
+export async function seedRefusal(prisma: Db, opts: { production: boolean; force: boolean }): Promise<string | null> {
+  if (opts.force) return null;
+  if (opts.production) {
+    return "Refusing to seed under NODE_ENV=production: db:seed empties every application table and writes the demo accounts. Pass --force to do it anyway.";
+  }
+  const target = await describeSeedTarget(prisma);
+  if (target.state !== "other") return null;
+  return `Refusing to seed: the database holds data that is not the demo data set (${target.users} users, ${target.organizations} organizations), and db:seed would erase it. Pass --force to erase it anyway.`;
 }

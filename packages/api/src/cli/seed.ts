@@ -1,11 +1,20 @@
-// npm run db:seed [-- --json]: writes the demo data set; with --json prints its manifest.
-import { seedDemoData } from "@roster/db/seed";
+// npm run db:seed [-- --json] [-- --force]: writes the demo data set; with --json prints its manifest.
+// It empties every application table first, so it refuses under NODE_ENV=production and on a
+// database holding anything but the demo data set, unless given --force (see seedRefusal).
+import { seedDemoData, seedRefusal } from "@roster/db/seed";
 import { buildManifest } from "../services/demo-manifest";
 import { runCli, UsageError } from "./run";
 
+const USAGE = "Usage: npm run db:seed [-- --json] [--force]";
+
 await runCli(async ({ db, config, args }) => {
-  const unknown = args.filter((a) => a !== "--json");
-  if (unknown.length > 0) throw new UsageError(`Unknown argument ${unknown[0]}. Usage: npm run db:seed [-- --json]`);
+  const unknown = args.filter((a) => a !== "--json" && a !== "--force");
+  if (unknown.length > 0) throw new UsageError(`Unknown argument ${unknown[0]}. ${USAGE}`);
+  const refusal = await seedRefusal(db.prisma, {
+    production: config.nodeEnv === "production",
+    force: args.includes("--force"),
+  });
+  if (refusal) throw new UsageError(refusal);
   const started = Date.now();
   const orgs = await seedDemoData(db.prisma);
   const members = orgs.reduce((n, o) => n + o.members.length, 0);

@@ -1,0 +1,131 @@
+// The embedded database's loopback port: only a client that has the per-start password from the
+// owner's lock file gets in, and a client that holds the one session idle in a transaction is
+// cut off so that the others are served.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { openDb } from "../src/client";
+import {
+  type EmbeddedServer,
+  IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  lockPath,
+  readLock,
+  startEmbeddedServer,
+} from "../src/embedded";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    databaseKind: "postgres" | "embedded";
+  }
+}
+
+const withoutPassword = (url: string): string => {
+  const u = new URL(url);
+  u.password = "";
+  return u.toString();
+};
+
+/** Connects, runs `SELECT 1`, disconnects; rejects with the server's error when refused. */
+async function selectOne(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    return (await client.query<{ one: number }>("SELECT 1 AS one")).rows[0]?.one ?? 0;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+// Opening a PGlite data folder takes seconds, and much longer on a busy machine.
+const SLOW = 120_000;
+
+let tmp: string;
+let dir: string;
+let server: EmbeddedServer;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "roster-embedded-"));
+  dir = path.join(tmp, "pglite");
+  server = await startEmbeddedServer(dir);
+}, SLOW);
+
+afterAll(async () => {
+  await server?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}, SLOW);
+
+describe("embedded database access", () => {
+  it(
+    "keeps a random password in the owner-only lock file, and nowhere else",
+    async () => {
+      const url = new URL(server.url);
+      expect(url.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(fs.statSync(lockPath(dir)).mode & 0o777).toBe(0o600);
+      expect(readLock(dir)?.url).toBe(server.url);
+
+      const other = await startEmbeddedServer("memory://");
+      try {
+        expect(new URL(other.url).password).not.toBe(url.password);
+      } finally {
+        await other.close();
+      }
+    },
+    SLOW,
+  );
+
+  it("refuses a client that knows only the port, or a wrong password", async () => {
+    await expect(selectOne(withoutPassword(server.url))).rejects.toMatchObject({
+      code: "28P01",
+      message: 'password authentication failed for user "postgres"',
+    });
+    const wrong = new URL(server.url);
+    wrong.password = "not-the-password";
+    await expect(selectOne(wrong.toString())).rejects.toMatchObject({ code: "28P01" });
+  });
+
+  it("serves a client with the password, and every client that finds it through the lock", async () => {
+    await expect(selectOne(server.url)).resolves.toBe(1);
+    // What npm run token and db:seed do while the server runs: find the owner in the lock file.
+    const handle = await openDb({ kind: "embedded", dir });
+    try {
+      expect(handle.embedded).toBeNull();
+      expect(handle.url).toBe(server.url);
+      expect(await handle.prisma.$queryRawUnsafe("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it(
+    "cuts a session left idle in a transaction, rolls it back and serves the next client",
+    async () => {
+      const idle = new pg.Client({ connectionString: server.url });
+      const errors: Error[] = [];
+      idle.on("error", (err) => errors.push(err));
+      await idle.connect();
+      await idle.query("CREATE TABLE idle_probe (n int)");
+      await idle.query("BEGIN");
+      await idle.query("INSERT INTO idle_probe VALUES (1)");
+      // The idle client now holds the only session; this one waits for it to be cut.
+      const waiting = new pg.Client({ connectionString: server.url });
+      await waiting.connect();
+      const { rows } = await waiting.query<{ n: number }>("SELECT count(*)::int AS n FROM idle_probe");
+      expect(rows).toEqual([{ n: 0 }]);
+      await waiting.end();
+
+      expect(errors.map((e) => e.message)).toContain("terminating connection due to idle-in-transaction timeout");
+      await expect(idle.query("SELECT 1")).rejects.toThrow();
+      await expect(selectOne(server.url)).resolves.toBe(1);
+    },
+    IDLE_IN_TRANSACTION_TIMEOUT_MS * 6,
+  );
+
+  it.runIf(inject("databaseKind") === "embedded")("guards the test run's own embedded database too", async () => {
+    await expect(selectOne(withoutPassword(inject("databaseUrl")))).rejects.toMatchObject({ code: "28P01" });
+    await expect(selectOne(inject("databaseUrl"))).resolves.toBe(1);
+  });
+});
