@@ -6,6 +6,13 @@ import { runCli, UsageError } from "./run";
 await runCli(async ({ db, config, args }) => {
   const unknown = args.filter((a) => a !== "--json");
   if (unknown.length > 0) throw new UsageError(`Unknown argument ${unknown[0]}. Usage: npm run db:seed [-- --json]`);
+  // Said before anything is written: the seed deletes every row, so every token and web session
+  // issued until now stops working and every id changes.
+  const where = config.database.kind === "embedded" ? `the embedded database (${config.database.dir})` : "DATABASE_URL";
+  console.error(
+    `db:seed replaces ALL data in ${where} with the demo data and ends every session (tokens and sign-ins). ` +
+      "For a machine identity's credentials alone, use npm run identity:secret.",
+  );
   const started = Date.now();
   const orgs = await seedDemoData(db.prisma);
   const members = orgs.reduce((n, o) => n + o.members.length, 0);
