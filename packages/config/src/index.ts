@@ -68,6 +68,10 @@ const EnvSchema = z.object({
     .optional()
     .transform((v) => v === "true" || v === "1"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
+  LOG_FORMAT: z
+    .enum(["json", "pretty", ""], { message: "LOG_FORMAT must be json or pretty" })
+    .optional()
+    .transform((v) => v || undefined),
 });
 
 export type DatabaseConfig = { kind: "postgres"; url: string } | { kind: "embedded"; dir: string };
@@ -84,6 +88,8 @@ export interface Config {
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+  /** Request logs: one JSON line each, or a readable line for a person at a terminal. */
+  logFormat: "json" | "pretty";
 }
 
 /** The repository root: the nearest folder upwards whose package.json declares workspaces. */
@@ -113,11 +119,13 @@ function firstIssue(error: z.ZodError): string {
 
 /**
  * Reads the environment into a validated Config. `env` is injectable for tests; `log` receives
- * the one line said when a development secret is generated.
+ * the one line said when a development secret is generated; `stdoutIsTty` picks the log format
+ * when LOG_FORMAT is unset (readable at a terminal, JSON for anything that collects the output).
  */
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   log: (line: string) => void = (line) => console.error(line),
+  stdoutIsTty: boolean = process.stdout?.isTTY === true,
 ): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${firstIssue(parsed.error)}`);
@@ -144,6 +152,7 @@ export function loadConfig(
     maxBulkDelete: e.MAX_BULK_DELETE,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (stdoutIsTty ? "pretty" : "json"),
   };
 }
 

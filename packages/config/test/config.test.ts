@@ -47,7 +47,7 @@ function refusal(env: Record<string, string | undefined>): string {
 describe("loadConfig", () => {
   it("has defaults: port 3000, 1000 ids, the embedded database under the repository", () => {
     const { said, log } = lines();
-    const config = loadConfig({ AUTH_SECRET: SECRET }, log);
+    const config = loadConfig({ AUTH_SECRET: SECRET }, log, false);
     const root = repoRoot();
     expect(config).toEqual({
       nodeEnv: "development",
@@ -59,6 +59,7 @@ describe("loadConfig", () => {
       trustProxy: false,
       maxBulkDelete: 1000,
       logLevel: "info",
+      logFormat: "json",
     });
     expect(said).toEqual([]);
   });
@@ -97,6 +98,16 @@ describe("loadConfig", () => {
   });
 
   it.each([
+    [undefined, false, "json"],
+    [undefined, true, "pretty"],
+    ["", true, "pretty"],
+    ["json", true, "json"],
+    ["pretty", false, "pretty"],
+  ] as const)("reads LOG_FORMAT=%j with a terminal %s as %s", (value, tty, expected) => {
+    expect(loadConfig({ AUTH_SECRET: SECRET, LOG_FORMAT: value }, lines().log, tty).logFormat).toBe(expected);
+  });
+
+  it.each([
     ["true", true],
     ["1", true],
     ["false", false],
@@ -131,6 +142,7 @@ describe("loadConfig", () => {
     { name: 'PORT "-1"', env: { PORT: "-1" }, variable: "PORT", detail: /-1/ },
     { name: "MAX_BULK_DELETE 0", env: { MAX_BULK_DELETE: "0" }, variable: "MAX_BULK_DELETE", detail: /got 0/ },
     { name: "MAX_BULK_DELETE 1.5", env: { MAX_BULK_DELETE: "1.5" }, variable: "MAX_BULK_DELETE", detail: /1\.5/ },
+    { name: 'LOG_FORMAT "text"', env: { LOG_FORMAT: "text" }, variable: "LOG_FORMAT", detail: /json or pretty/ },
     { name: 'TRUST_PROXY "maybe"', env: { TRUST_PROXY: "maybe" }, variable: "TRUST_PROXY", detail: /true or false/ },
     {
       name: "an AUTH_SECRET under 32 characters",
