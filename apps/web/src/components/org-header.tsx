@@ -18,8 +18,10 @@ export function OrgHeader() {
 
   return (
     <header className="border-b border-zinc-200 bg-white">
-      <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3">
-        <Link href="/" className="text-lg font-semibold tracking-tight">
+      {/* Two rows at most on a phone: the name, organization and who is signed in (the email
+          truncated, never hidden) on the first, the sections on the second. */}
+      <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-2 px-4 py-3 sm:gap-x-4">
+        <Link href="/" className="shrink-0 text-lg font-semibold tracking-tight">
           Roster
         </Link>
         <label className="sr-only" htmlFor="org-switcher">
@@ -27,7 +29,7 @@ export function OrgHeader() {
         </label>
         <select
           id="org-switcher"
-          className="input w-auto py-1.5"
+          className="input w-auto max-w-40 shrink-0 py-1.5"
           value={org.slug}
           onChange={(e) => router.push(`/orgs/${e.target.value}/${section}`)}
         >
@@ -37,7 +39,7 @@ export function OrgHeader() {
             </option>
           ))}
         </select>
-        <nav aria-label="Sections" className="flex gap-1">
+        <nav aria-label="Sections" className="order-last flex w-full gap-1 sm:order-none sm:w-auto">
           {tabs.map((t) => (
             <Link
               key={t.key}
@@ -49,8 +51,8 @@ export function OrgHeader() {
             </Link>
           ))}
         </nav>
-        <div className="ml-auto flex items-center gap-3">
-          <span className="hidden text-sm text-zinc-500 sm:inline" data-testid="viewer-email">
+        <div className="flex min-w-0 flex-1 items-center justify-end gap-3">
+          <span className="min-w-0 truncate text-sm text-zinc-500" title={viewerEmail} data-testid="viewer-email">
             {viewerEmail}
           </span>
           <SignOutButton />

@@ -34,7 +34,8 @@ interface Row {
 }
 
 const SORT_EXPRESSIONS: Record<NonNullable<ListMembershipsInput["sortBy"]>, Prisma.Sql> = {
-  name: Prisma.sql`lower(coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email, m.invite_email))`,
+  // An invite has no name (no account yet): NULL, so NULLS LAST puts invites last either way.
+  name: Prisma.sql`lower(coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email))`,
   email: Prisma.sql`lower(coalesce(u.email, m.invite_email))`,
   role: Prisma.sql`m.role`,
   status: Prisma.sql`(CASE WHEN m.status = 'invited' THEN 0 WHEN m.is_active THEN 1 ELSE 2 END)`,
