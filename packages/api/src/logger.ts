@@ -14,6 +14,8 @@ export function getLogger(): Logger {
   return instance;
 }
 
+const REDACTED = ["authorization", "cookie", "token", "accessToken", "password", "clientSecret"];
+
 // Fields the readable line shows in its message, or not at all.
 const SHOWN = ["reqId", "method", "route", "path", "status", "durationMs", "callerId"];
 
@@ -25,7 +27,7 @@ export function createLogger(
   const options = {
     level: opts.logLevel,
     base: { service: "roster" },
-    redact: { paths: ["*.authorization", "*.cookie", "*.token", "*.accessToken", "*.password"], censor: "[redacted]" },
+    redact: { paths: REDACTED.flatMap((key) => [key, `*.${key}`]), censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (opts.logFormat === "json") {

@@ -29,13 +29,17 @@ describe("request logs", () => {
     const out = collect();
     const logger = createLogger({ logLevel: "info", logFormat: "json" }, out.stream);
     logger.info(REQUEST, "request");
-    logger.info({ ...REQUEST, reqId: "req-second000000a", authorization: "Bearer secret" }, "request");
+    logger.info(
+      { ...REQUEST, reqId: "req-second000000a", authorization: "Bearer secret", headers: { cookie: "session" } },
+      "request",
+    );
     const lines = out.text().trim().split("\n");
     expect(lines).toHaveLength(2);
     const first = JSON.parse(lines[0] as string);
     expect(first).toMatchObject({ ...REQUEST, msg: "request", level: 30, service: "roster" });
     expect(first.time).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(lines[1]).not.toContain("Bearer secret");
+    expect(lines[1]).not.toContain("session");
   });
 
   it("writes one readable line per request for a terminal: time, method, path, status, ms, reqId", () => {

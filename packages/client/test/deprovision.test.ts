@@ -112,7 +112,7 @@ describe("examples/deprovision.ts", () => {
     const byUrl = await deprovision(["--csv", leaversCsv(), "--dry-run"], { ROSTER_URL: `${baseUrl()}/`, PORT: "1" });
     expect(byUrl.code, byUrl.stderr).toBe(0);
     expect(byUrl.stdout).toContain("Dry run: nothing removed.");
-  });
+  }, 120_000);
 
   it("removes exactly the listed members in batches and prints the summary", async () => {
     const db = await testDb();
@@ -157,7 +157,7 @@ describe("examples/deprovision.ts", () => {
         "(admin@acme.test, admin2@acme.test), nothing removed. Promote another user to admin first.",
     );
     expect(await remaining(["admin@acme.test", "admin2@acme.test", "user005@acme.test"])).toBe(3);
-  });
+  }, 120_000);
 
   it("stops at the first refused batch, saying which, with the server's status, error and reqId", async () => {
     // The identity's tokens are good for 4 requests: the listing, two previews and the first batch.
