@@ -64,7 +64,8 @@ async function listedByApi(manifest: DemoManifest, params: Record<string, unknow
   return body.result.data.items.map((m) => m.user?.email ?? m.inviteEmail ?? "");
 }
 
-describe.skipIf(skipBrowserTests)("the members page, read only", () => {
+// A browser test signs in and loads several pages: on a busy machine that takes longer than the default.
+describe.skipIf(skipBrowserTests)("the members page, read only", { timeout: 120_000 }, () => {
   const browser = useBrowser();
   let manifest: DemoManifest;
 
