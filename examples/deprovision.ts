@@ -9,9 +9,9 @@
 // Options (environment variables in brackets):
 //   --csv <file>              emails, one a line; an `email` header (and other columns) allowed
 //   --org <organizationId>    the organization (required: an identity token does not name it;
-//                             `npm run db:seed -- --json` prints the demo organizations' ids and
-//                             the `deprovisioner` identity's credentials)
-//   --url <baseUrl>           [ROSTER_URL] default http://localhost:3000
+//                             `npm run identity:secret -- --org <slug> --identity <name> --json`
+//                             prints it with a new client secret of that identity)
+//   --url <baseUrl>           [ROSTER_URL] default http://localhost:$PORT, else http://localhost:3000
 //   --client-id <id>          [ROSTER_CLIENT_ID] the machine identity's client id
 //   --client-secret <secret>  [ROSTER_CLIENT_SECRET] its client secret (prefer the variable: a
 //                             flag shows up in the process list)
@@ -29,7 +29,7 @@
 // and the summary says which.
 import fs from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { createRosterClient, type RouterOutputs, rosterErrorOf } from "@roster/client";
+import { createRosterClient, defaultBaseUrl, type RouterOutputs, rosterErrorOf } from "@roster/client";
 import {
   bulkDeleteOrgMemberships,
   createRosterRestClient,
@@ -41,7 +41,6 @@ import {
 const USAGE =
   "Usage: npx tsx examples/deprovision.ts --csv <file> --org <organizationId> [--dry-run] [--url <baseUrl>] " +
   "[--client-id <id>] [--client-secret <secret>] [--batch-size <n>]";
-const DEFAULT_URL = "http://localhost:3000";
 const DEFAULT_MAX_BULK_DELETE = 1000;
 const EMAIL = /^[^\s@,;"'<>]+@[^\s@,;"'<>]+\.[^\s@,;"'<>]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -93,7 +92,10 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const csv = values.csv;
   if (!csv) throw new UsageError("--csv <file> is required");
   const org = values.org?.trim();
-  if (!org) throw new UsageError("--org <organizationId> is required (npm run db:seed -- --json prints the demo ids)");
+  if (!org)
+    throw new UsageError(
+      "--org <organizationId> is required (npm run identity:secret -- --org <slug> --identity <name> prints it)",
+    );
   if (!UUID.test(org)) throw new UsageError(`--org must be an organization id (a UUID), not "${org}"`);
   const clientId = values["client-id"] ?? env.ROSTER_CLIENT_ID;
   const clientSecret = values["client-secret"] ?? env.ROSTER_CLIENT_SECRET;
@@ -105,7 +107,7 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   return {
     csv,
     org: org.toLowerCase(),
-    url: (values.url ?? env.ROSTER_URL ?? DEFAULT_URL).replace(/\/+$/, ""),
+    url: (values.url ?? defaultBaseUrl(env)).replace(/\/+$/, ""),
     clientId,
     clientSecret,
     batchSize,

@@ -14,6 +14,12 @@ const env = {
 const result = spawnSync(
   process.execPath,
   [path.join(root, "node_modules/prisma/build/index.js"), "generate", "--no-hints"],
-  { cwd: root, env, stdio: "inherit" },
+  { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
 );
+// Quiet when it works (it runs on every install); everything Prisma said when it does not.
+if (result.status !== 0) {
+  process.stdout.write(result.stdout ?? "");
+  process.stderr.write(result.stderr ?? "");
+  if (result.error) console.error(result.error.message);
+}
 process.exit(result.status ?? 1);

@@ -17,6 +17,7 @@ const nextConfig: NextConfig = {
     "pglite-prisma-adapter",
     "@node-rs/argon2",
     "pino",
+    "pino-pretty",
   ],
   // The build checks the app's own sources; tests and scripts are checked by `npm run typecheck`.
   typescript: { ignoreBuildErrors: false, tsconfigPath: "tsconfig.build.json" },

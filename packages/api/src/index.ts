@@ -9,6 +9,7 @@ export {
   type WebSessionClaims,
 } from "./context";
 export { buildOpenApiDocument } from "./openapi";
+export { renderApiReference } from "./openapi-html";
 export { type AppRouter, appRouter, createCaller } from "./root";
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;

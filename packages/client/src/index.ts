@@ -3,15 +3,15 @@
 import type { AppRouter } from "@roster/api";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { RosterApiError } from "./errors";
-import { resolveToken, type TokenSource, trimBaseUrl } from "./token";
+import { defaultBaseUrl, resolveToken, type TokenSource, trimBaseUrl } from "./token";
 
 export type { AppRouter, RouterInputs, RouterOutputs } from "@roster/api";
 export { RosterApiError, type RosterErrorInit } from "./errors";
-export type { TokenSource } from "./token";
+export { defaultBaseUrl, type TokenSource } from "./token";
 
 export interface RosterClientOptions {
-  /** Where Roster runs, such as `http://localhost:3000`. */
-  baseUrl: string;
+  /** Where Roster runs (default: `ROSTER_URL`, else `http://localhost:$PORT`, else port 3000). */
+  baseUrl?: string;
   /** A user or machine identity access token, or a function returning the current one. */
   token: TokenSource;
   /** A fetch implementation (default: the global one). */
@@ -23,7 +23,7 @@ export function createRosterClient(opts: RosterClientOptions) {
   return createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
-        url: `${trimBaseUrl(opts.baseUrl)}/api/trpc`,
+        url: `${trimBaseUrl(opts.baseUrl ?? defaultBaseUrl())}/api/trpc`,
         // The server refuses a batch of more than 10 calls.
         maxItems: 10,
         headers: async () => ({ authorization: `Bearer ${await resolveToken(opts.token)}` }),

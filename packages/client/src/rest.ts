@@ -5,11 +5,11 @@
 import createClient, { type Client } from "openapi-fetch";
 import { RosterApiError, restError } from "./errors";
 import type { operations, paths } from "./generated/openapi";
-import { resolveToken, type TokenSource, trimBaseUrl } from "./token";
+import { defaultBaseUrl, resolveToken, type TokenSource, trimBaseUrl } from "./token";
 
 export { RosterApiError, type RosterErrorInit } from "./errors";
 export type { components, operations, paths } from "./generated/openapi";
-export type { TokenSource } from "./token";
+export { defaultBaseUrl, type TokenSource } from "./token";
 
 type JsonOf<R> = R extends { content: { "application/json": infer T } } ? T : never;
 
@@ -23,8 +23,8 @@ export type Membership = JsonOf<operations["bulkDeleteOrgMemberships"]["response
 export type FetchFn = (input: Request) => Promise<Response>;
 
 export interface RosterRestClientOptions {
-  /** Where Roster runs, such as `http://localhost:3000`. */
-  baseUrl: string;
+  /** Where Roster runs (default: `ROSTER_URL`, else `http://localhost:$PORT`, else port 3000). */
+  baseUrl?: string;
   /** Sent as `Authorization: Bearer <token>`: a string, or a function asked before each request. */
   token?: TokenSource;
   /** A fetch implementation (default: the global one). */
@@ -36,7 +36,7 @@ export type RosterRestClient = Client<paths>;
 /** An openapi-fetch client typed by Roster's OpenAPI document. */
 export function createRosterRestClient(opts: RosterRestClientOptions): RosterRestClient {
   const client = createClient<paths>({
-    baseUrl: trimBaseUrl(opts.baseUrl),
+    baseUrl: trimBaseUrl(opts.baseUrl ?? defaultBaseUrl()),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   const token = opts.token;
@@ -101,7 +101,8 @@ export type IdentityTokenSource = (() => Promise<string>) & {
 
 export function identityTokenSource(
   opts: {
-    baseUrl: string;
+    /** Default: `ROSTER_URL`, else `http://localhost:$PORT`, else port 3000. */
+    baseUrl?: string;
     clientId: string;
     clientSecret: string;
     /** The clock, in milliseconds (default Date.now). */
@@ -109,6 +110,7 @@ export function identityTokenSource(
   } & CallOptions,
 ): IdentityTokenSource {
   const call = opts.fetch ? { fetch: opts.fetch } : {};
+  const baseUrl = opts.baseUrl ?? defaultBaseUrl();
   const now = opts.now ?? Date.now;
   let current: { token: string; ttlMs: number; refreshAt: number; loggedInAt: number; maxTtlMs: number } | null = null;
   let pending: Promise<string> | null = null;
@@ -131,14 +133,14 @@ export function identityTokenSource(
     // The server renews only within the max TTL counted from the login (0: no max).
     if (previous && (previous.maxTtlMs === 0 || now() + previous.ttlMs <= previous.loggedInAt + previous.maxTtlMs)) {
       try {
-        return adopt(await renewAccessToken(opts.baseUrl, previous.token, call), previous.loggedInAt);
+        return adopt(await renewAccessToken(baseUrl, previous.token, call), previous.loggedInAt);
       } catch (err) {
         // Revoked or used up: log in again below; anything else is the caller's to see.
         if (!(err instanceof RosterApiError) || err.status !== 401) throw err;
       }
     }
     const loggedInAt = now();
-    return adopt(await loginWithUniversalAuth(opts.baseUrl, opts, call), loggedInAt);
+    return adopt(await loginWithUniversalAuth(baseUrl, opts, call), loggedInAt);
   };
 
   const source = async (): Promise<string> => {
@@ -151,7 +153,7 @@ export function identityTokenSource(
   source.revoke = async (): Promise<void> => {
     const token = current?.token;
     current = null;
-    if (token) await revokeAccessToken(opts.baseUrl, token, call);
+    if (token) await revokeAccessToken(baseUrl, token, call);
   };
   return source;
 }

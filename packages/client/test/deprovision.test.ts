@@ -38,12 +38,22 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the script with the identity's credentials in the environment (as the script suggests). */
-function deprovision(args: string[]): Promise<Run> {
+/**
+ * Runs the script with the identity's credentials in the environment (as the script suggests),
+ * and `--url` unless `env` says where the server is instead.
+ */
+function deprovision(args: string[], env?: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [SCRIPT, "--url", baseUrl(), "--org", orgOf(manifest, "acme").id, ...args], {
+    const where = env ? [] : ["--url", baseUrl()];
+    const { ROSTER_URL: _url, PORT: _port, ...inherited } = process.env;
+    const child = spawn(TSX, [SCRIPT, ...where, "--org", orgOf(manifest, "acme").id, ...args], {
       cwd: ROOT,
-      env: { ...process.env, ROSTER_CLIENT_ID: identity.clientId, ROSTER_CLIENT_SECRET: identity.clientSecret },
+      env: {
+        ...inherited,
+        ROSTER_CLIENT_ID: identity.clientId,
+        ROSTER_CLIENT_SECRET: identity.clientSecret,
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -93,6 +103,17 @@ describe("examples/deprovision.ts", () => {
     expect(await remaining(LEAVERS)).toBe(3);
   });
 
+  it("finds the server through ROSTER_URL, else PORT, without --url", async () => {
+    const port = new URL(baseUrl()).port;
+    expect(port).not.toBe("3000");
+    const byPort = await deprovision(["--csv", leaversCsv(), "--dry-run"], { PORT: port });
+    expect(byPort.code, byPort.stderr).toBe(0);
+    expect(byPort.stdout).toContain("Found 3 memberships for 3 of 4 emails.");
+    const byUrl = await deprovision(["--csv", leaversCsv(), "--dry-run"], { ROSTER_URL: `${baseUrl()}/`, PORT: "1" });
+    expect(byUrl.code, byUrl.stderr).toBe(0);
+    expect(byUrl.stdout).toContain("Dry run: nothing removed.");
+  }, 120_000);
+
   it("removes exactly the listed members in batches and prints the summary", async () => {
     const db = await testDb();
     const acme = orgOf(manifest, "acme");
@@ -136,7 +157,7 @@ describe("examples/deprovision.ts", () => {
         "(admin@acme.test, admin2@acme.test), nothing removed. Promote another user to admin first.",
     );
     expect(await remaining(["admin@acme.test", "admin2@acme.test", "user005@acme.test"])).toBe(3);
-  });
+  }, 120_000);
 
   it("stops at the first refused batch, saying which, with the server's status, error and reqId", async () => {
     // The identity's tokens are good for 4 requests: the listing, two previews and the first batch.

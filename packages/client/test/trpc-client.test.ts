@@ -2,7 +2,7 @@
 import { baseUrl, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createRosterClient, RosterApiError, rosterErrorOf } from "../src/index";
+import { createRosterClient, defaultBaseUrl, RosterApiError, rosterErrorOf } from "../src/index";
 
 const REQ_ID = /^req-[A-Za-z0-9]{14}$/;
 
@@ -27,6 +27,34 @@ describe("createRosterClient", () => {
     expect(page.total).toBe(9);
     expect(page.items.map((m) => m.user?.email)).toEqual([1, 2, 3, 4, 5].map((i) => `user00${i}@acme.test`));
     expect(page.nextCursor).not.toBeNull();
+  });
+
+  it("finds the server through ROSTER_URL, else http://localhost:$PORT, when baseUrl is left out", async () => {
+    const acme = orgOf(manifest, "acme");
+    const token = tokenOf(manifest, "acme", "admin@acme.test");
+    const saved = { ROSTER_URL: process.env.ROSTER_URL, PORT: process.env.PORT };
+    const port = new URL(baseUrl()).port;
+    try {
+      delete process.env.ROSTER_URL;
+      process.env.PORT = port;
+      expect(defaultBaseUrl()).toBe(`http://localhost:${port}`);
+      const byPort = await createRosterClient({ token }).viewer.me.query();
+      expect(byPort.organizations.map((o) => o.id)).toContain(acme.id);
+
+      process.env.ROSTER_URL = `${baseUrl()}/`;
+      process.env.PORT = "1";
+      expect(defaultBaseUrl()).toBe(baseUrl());
+      const byUrl = await createRosterClient({ token }).viewer.me.query();
+      expect(byUrl.organizations.map((o) => o.id)).toContain(acme.id);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(defaultBaseUrl({})).toBe("http://localhost:3000");
+    expect(defaultBaseUrl({ PORT: "not a port" })).toBe("http://localhost:3000");
+    expect(defaultBaseUrl({ PORT: "3700" })).toBe("http://localhost:3700");
   });
 
   it("previews a removal without removing anything, asking a token function before each request", async () => {

@@ -66,6 +66,10 @@ const EnvSchema = z.object({
   MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
   TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
+  LOG_FORMAT: z
+    .enum(["json", "pretty", ""], { message: "LOG_FORMAT must be json or pretty" })
+    .optional()
+    .transform((v) => v || undefined),
 });
 
 /**
@@ -140,6 +144,8 @@ export interface Config {
   /** Which proxies in front may vouch for X-Forwarded-For (none: the connection's peer is the client). */
   trustProxy: TrustProxy;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+  /** Request logs: one JSON line each, or a readable line for a person at a terminal. */
+  logFormat: "json" | "pretty";
 }
 
 /** The repository root: the nearest folder upwards whose package.json declares workspaces. */
@@ -169,11 +175,13 @@ function firstIssue(error: z.ZodError): string {
 
 /**
  * Reads the environment into a validated Config. `env` is injectable for tests; `log` receives
- * the one line said when a development secret is generated.
+ * the one line said when a development secret is generated; `stdoutIsTty` picks the log format
+ * when LOG_FORMAT is unset (readable at a terminal, JSON for anything that collects the output).
  */
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   log: (line: string) => void = (line) => console.error(line),
+  stdoutIsTty: boolean = process.stdout?.isTTY === true,
 ): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(`Invalid configuration: ${firstIssue(parsed.error)}`);
@@ -200,6 +208,7 @@ export function loadConfig(
     maxBulkDelete: e.MAX_BULK_DELETE,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (stdoutIsTty ? "pretty" : "json"),
   };
 }
 

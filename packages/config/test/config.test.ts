@@ -47,7 +47,7 @@ function refusal(env: Record<string, string | undefined>): string {
 describe("loadConfig", () => {
   it("has defaults: port 3000, 1000 ids, the embedded database under the repository", () => {
     const { said, log } = lines();
-    const config = loadConfig({ AUTH_SECRET: SECRET }, log);
+    const config = loadConfig({ AUTH_SECRET: SECRET }, log, false);
     const root = repoRoot();
     expect(config).toEqual({
       nodeEnv: "development",
@@ -59,6 +59,7 @@ describe("loadConfig", () => {
       trustProxy: { kind: "none" },
       maxBulkDelete: 1000,
       logLevel: "info",
+      logFormat: "json",
     });
     expect(said).toEqual([]);
   });
@@ -118,6 +119,16 @@ describe("loadConfig", () => {
     );
   });
 
+  it.each([
+    [undefined, false, "json"],
+    [undefined, true, "pretty"],
+    ["", true, "pretty"],
+    ["json", true, "json"],
+    ["pretty", false, "pretty"],
+  ] as const)("reads LOG_FORMAT=%j with a terminal %s as %s", (value, tty, expected) => {
+    expect(loadConfig({ AUTH_SECRET: SECRET, LOG_FORMAT: value }, lines().log, tty).logFormat).toBe(expected);
+  });
+
   it.each(["postgres://roster@db.internal:5432/roster", "postgresql://u:p@127.0.0.1/test?sslmode=disable"])(
     "uses PostgreSQL for DATABASE_URL %s",
     (url) => {
@@ -173,6 +184,7 @@ describe("loadConfig", () => {
       variable: "TRUST_PROXY",
       detail: /more than 64/,
     },
+    { name: 'LOG_FORMAT "text"', env: { LOG_FORMAT: "text" }, variable: "LOG_FORMAT", detail: /json or pretty/ },
     {
       name: "an AUTH_SECRET under 32 characters",
       env: { AUTH_SECRET: "too-short" },

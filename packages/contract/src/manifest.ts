@@ -1,4 +1,4 @@
-// The demo data manifest that `npm run db:seed -- --json` prints (spec: demo-data.md).
+// The demo data manifest that `npm run -s db:seed -- --json` prints (spec: demo-data.md).
 import { z } from "zod";
 import { MembershipStatus, OrgRole, Uuid } from "./memberships";
 

@@ -18,8 +18,11 @@ export function OrgHeader() {
 
   return (
     <header className="border-b border-zinc-200 bg-white">
-      <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3">
-        <Link href="/" className="text-lg font-semibold tracking-tight">
+      {/* Two rows at most on a phone: the name, organization and who is signed in (the email
+          truncated if it must be, never hidden) on the first; the sections and Sign out on the
+          second. From `sm` up the second row's wrapper dissolves into one line. */}
+      <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-2 px-4 py-3 sm:flex-nowrap sm:gap-x-4">
+        <Link href="/" className="shrink-0 text-lg font-semibold tracking-tight">
           Roster
         </Link>
         <label className="sr-only" htmlFor="org-switcher">
@@ -27,7 +30,7 @@ export function OrgHeader() {
         </label>
         <select
           id="org-switcher"
-          className="input w-auto py-1.5"
+          className="input w-auto max-w-40 shrink-0 py-1.5"
           value={org.slug}
           onChange={(e) => router.push(`/orgs/${e.target.value}/${section}`)}
         >
@@ -37,23 +40,29 @@ export function OrgHeader() {
             </option>
           ))}
         </select>
-        <nav aria-label="Sections" className="flex gap-1">
-          {tabs.map((t) => (
-            <Link
-              key={t.key}
-              href={`/orgs/${org.slug}/${t.key}`}
-              aria-current={section === t.key ? "page" : undefined}
-              className={`btn-ghost ${section === t.key ? "bg-zinc-100 text-zinc-900" : ""}`}
-            >
-              {t.label}
-            </Link>
-          ))}
-        </nav>
-        <div className="ml-auto flex items-center gap-3">
-          <span className="hidden text-sm text-zinc-500 sm:inline" data-testid="viewer-email">
-            {viewerEmail}
-          </span>
-          <SignOutButton />
+        <span
+          className="min-w-0 flex-1 truncate text-right text-sm text-zinc-500 sm:order-2"
+          title={viewerEmail}
+          data-testid="viewer-email"
+        >
+          {viewerEmail}
+        </span>
+        <div className="flex w-full items-center gap-3 sm:contents">
+          <nav aria-label="Sections" className="flex gap-1 sm:order-1">
+            {tabs.map((t) => (
+              <Link
+                key={t.key}
+                href={`/orgs/${org.slug}/${t.key}`}
+                aria-current={section === t.key ? "page" : undefined}
+                className={`btn-ghost px-2.5 sm:px-3.5 ${section === t.key ? "bg-zinc-100 text-zinc-900" : ""}`}
+              >
+                {t.label}
+              </Link>
+            ))}
+          </nav>
+          <div className="ml-auto shrink-0 sm:order-3 sm:ml-0">
+            <SignOutButton />
+          </div>
         </div>
       </div>
     </header>

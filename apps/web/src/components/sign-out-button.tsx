@@ -8,7 +8,7 @@ export function SignOutButton() {
   return (
     <button
       type="button"
-      className="btn-secondary"
+      className="btn-secondary shrink-0 whitespace-nowrap"
       disabled={busy}
       onClick={() => {
         setBusy(true);

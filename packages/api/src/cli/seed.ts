@@ -15,6 +15,13 @@ await runCli(async ({ db, config, args }) => {
     force: args.includes("--force"),
   });
   if (refusal) throw new UsageError(refusal);
+  // Said before anything is written: the seed deletes every row, so every token and web session
+  // issued until now stops working and every id changes.
+  const where = config.database.kind === "embedded" ? `the embedded database (${config.database.dir})` : "DATABASE_URL";
+  console.error(
+    `db:seed replaces ALL data in ${where} with the demo data and ends every session (tokens and sign-ins). ` +
+      "For a machine identity's credentials alone, use npm run identity:secret.",
+  );
   const started = Date.now();
   const orgs = await seedDemoData(db.prisma);
   const members = orgs.reduce((n, o) => n + o.members.length, 0);

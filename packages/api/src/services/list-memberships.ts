@@ -49,7 +49,8 @@ const MEMBER_COLUMNS = Prisma.sql`m.id, m.role::text AS role, m.status::text AS 
   u.email AS u_email, u.username AS u_username, u.first_name AS u_first_name, u.last_name AS u_last_name`;
 
 const SORT_EXPRESSIONS: Record<NonNullable<ListMembershipsInput["sortBy"]>, Prisma.Sql> = {
-  name: Prisma.sql`lower(coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email, m.invite_email))`,
+  // An invite has no name (no account yet): NULL, so NULLS LAST puts invites last either way.
+  name: Prisma.sql`lower(coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email))`,
   email: Prisma.sql`lower(coalesce(u.email, m.invite_email))`,
   role: Prisma.sql`m.role`,
   status: Prisma.sql`(CASE WHEN m.status = 'invited' THEN 0 WHEN m.is_active THEN 1 ELSE 2 END)`,

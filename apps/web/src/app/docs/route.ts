@@ -1,24 +1,19 @@
-import { ApiReference } from "@scalar/nextjs-api-reference";
-import { NONCE_HEADER } from "@/server/security-headers";
+import { buildOpenApiDocument, renderApiReference } from "@roster/api";
+import { getConfig } from "@roster/config";
 
-// Rendered per request: its inline scripts carry the request's CSP nonce (see src/proxy.ts).
 export const dynamic = "force-dynamic";
 
-// The interactive reference, rendered in the browser from /api/openapi.json. Its script is served
-// by this app (/docs/scalar.js) and it asks for no web fonts: it works with no network at all.
-export async function GET(request: Request): Promise<Response> {
-  const page = ApiReference({
-    url: "/api/openapi.json",
-    cdn: "/docs/scalar.js",
-    pageTitle: "Roster API reference",
-    withDefaultFonts: false,
-    hideClientButton: true,
-    nonce: request.headers.get(NONCE_HEADER) ?? undefined,
-  })();
-  // The app's own icon, as on every other page (else the browser asks for a /favicon.ico there is none of).
-  const html = (await page.text()).replace(
-    "</head>",
-    '<link rel="icon" href="/icon.svg" type="image/svg+xml" />\n</head>',
-  );
-  return new Response(html, { status: page.status, headers: page.headers });
+// The API reference: the OpenAPI document rendered on the server into one page with no script and
+// no outside resource, so everything on it works offline.
+export function GET(req: Request): Response {
+  const origin = new URL(req.url).origin;
+  const doc = buildOpenApiDocument({ maxBulkDelete: getConfig().maxBulkDelete, serverUrl: origin });
+  return new Response(renderApiReference(doc, origin), {
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "content-security-policy":
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'",
+    },
+  });
 }

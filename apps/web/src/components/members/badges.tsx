@@ -22,12 +22,19 @@ export function RoleLabel({ role }: { role: string }) {
   );
 }
 
+/** The member's name; null for an invite (no account yet, so no name: only its email). */
 export function memberName(m: {
   user: { firstName: string | null; lastName: string | null; email: string } | null;
   inviteEmail: string | null;
-}): string {
-  const name = [m.user?.firstName, m.user?.lastName].filter(Boolean).join(" ");
-  return name || m.user?.email || m.inviteEmail || "Unknown";
+}): string | null {
+  if (!m.user) return null;
+  const name = [m.user.firstName, m.user.lastName].filter(Boolean).join(" ");
+  return name || m.user.email;
+}
+
+/** What the name column shows: the name, or a muted "Invited" rather than the email again. */
+export function MemberName({ name }: { name: string | null }) {
+  return name === null ? <span className="font-normal text-zinc-400">Invited</span> : <>{name}</>;
 }
 
 export function memberEmail(m: { user: { email: string } | null; inviteEmail: string | null }): string {

@@ -5,12 +5,35 @@ import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-quer
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useOrg } from "@/components/org-context";
 import { errorInfo, useTRPC } from "@/lib/trpc";
-import { formatTime, memberEmail, memberName, ROLE_LABELS, RoleLabel, StatusBadge } from "./badges";
+import { formatTime, MemberName, memberEmail, memberName, ROLE_LABELS, RoleLabel, StatusBadge } from "./badges";
 import { RemoveDialog } from "./remove-dialog";
 import { Toast } from "./toast";
 import { PAGE_SIZES, useMemberView } from "./url-state";
 
 type SortField = (typeof MEMBER_SORT_FIELDS)[number];
+
+const SORT_LABELS: Record<SortField, string> = {
+  name: "name",
+  email: "email",
+  role: "role",
+  status: "status",
+  lastLoginTime: "last login",
+  createdAt: "date added",
+  projectCount: "projects",
+};
+
+/** The active sort in words, e.g. "Sorted by name, A–Z, invites last". */
+function sortDescription(sortBy: SortField, sortDir: "asc" | "desc"): string {
+  const order =
+    sortBy === "name" || sortBy === "email"
+      ? sortDir === "asc"
+        ? "A–Z"
+        : "Z–A"
+      : sortDir === "asc"
+        ? "ascending"
+        : "descending";
+  return `Sorted by ${SORT_LABELS[sortBy]}, ${order}${sortBy === "name" ? ", invites last" : ""}`;
+}
 
 export function MembersView() {
   const { org, can, maxBulkDelete } = useOrg();
@@ -151,6 +174,10 @@ export function MembersView() {
           <h1 className="text-2xl font-semibold tracking-tight">Members</h1>
           <p className="text-sm text-zinc-500">
             {org.name} · {list.data ? `${total.toLocaleString()} matching` : "Loading…"}
+            <span className="block sm:inline" data-testid="sort-status">
+              <span className="hidden sm:inline"> · </span>
+              {sortDescription(view.sortBy, view.sortDir)}
+            </span>
           </p>
         </div>
       </div>
@@ -408,7 +435,7 @@ function MemberRow(props: {
             <input
               type="checkbox"
               className="size-4 accent-blue-600"
-              aria-label={own ? `${name} (you cannot remove yourself)` : `Select ${name}`}
+              aria-label={own ? `${name ?? email} (you cannot remove yourself)` : `Select ${name ?? email}`}
               checked={props.checked}
               disabled={own}
               onChange={props.onToggle}
@@ -418,7 +445,7 @@ function MemberRow(props: {
       ) : null}
       <td className="px-3 py-2.5">
         <div className="font-medium text-zinc-900">
-          {name}
+          <MemberName name={name} />
           {own ? <span className="ml-2 text-xs font-normal text-zinc-500">(you)</span> : null}
         </div>
         <div className="text-xs text-zinc-500 md:hidden">

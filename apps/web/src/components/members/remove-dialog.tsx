@@ -4,7 +4,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState } from "react";
 import { useOrg } from "@/components/org-context";
 import { errorInfo, useTRPC } from "@/lib/trpc";
-import { memberEmail, memberName, RoleLabel } from "./badges";
+import { MemberName, memberEmail, memberName, RoleLabel } from "./badges";
 
 const CONFIRM_WORD = "confirm";
 
@@ -115,7 +115,9 @@ export function RemoveDialog(props: { ids: string[]; onClose: () => void; onRemo
               {preview.data.memberships.map((m) => (
                 <li key={m.id} className="flex items-center justify-between gap-3 px-3 py-2">
                   <span className="min-w-0">
-                    <span className="block truncate font-medium">{memberName(m)}</span>
+                    <span className="block truncate font-medium">
+                      <MemberName name={memberName(m)} />
+                    </span>
                     <span className="block truncate text-xs text-zinc-500">{memberEmail(m)}</span>
                   </span>
                   <RoleLabel role={m.role} />

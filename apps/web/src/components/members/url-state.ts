@@ -5,6 +5,8 @@ import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useMemo } from "react";
 
 export const PAGE_SIZES = [25, 50, 100] as const;
+/** By name, A to Z; invites have no name yet and come last (the server sorts them so). */
+export const DEFAULT_SORT = "name";
 
 export interface MemberView {
   q: string;
@@ -31,7 +33,7 @@ export function useMemberView(): [MemberView, (patch: Partial<MemberView>) => vo
       q: params.get("q") ?? "",
       role: oneOf(ORG_ROLES, params.get("role")),
       status: oneOf(MEMBER_STATUS_FILTERS, params.get("status")),
-      sortBy: oneOf(MEMBER_SORT_FIELDS, params.get("sort")) ?? "email",
+      sortBy: oneOf(MEMBER_SORT_FIELDS, params.get("sort")) ?? DEFAULT_SORT,
       sortDir: params.get("dir") === "desc" ? "desc" : "asc",
       page: Number.isInteger(page) && page > 0 ? page : 1,
       size: (PAGE_SIZES as readonly number[]).includes(size) ? size : 25,
@@ -47,7 +49,7 @@ export function useMemberView(): [MemberView, (patch: Partial<MemberView>) => vo
       if (next.q) sp.set("q", next.q);
       if (next.role) sp.set("role", next.role);
       if (next.status) sp.set("status", next.status);
-      if (next.sortBy !== "email") sp.set("sort", next.sortBy);
+      if (next.sortBy !== DEFAULT_SORT) sp.set("sort", next.sortBy);
       if (next.sortDir !== "asc") sp.set("dir", next.sortDir);
       if (next.page !== 1) sp.set("page", String(next.page));
       if (next.size !== 25) sp.set("size", String(next.size));
