@@ -49,6 +49,25 @@ const postgresUrl = z
     return v;
   });
 
+const redisUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === "") return undefined;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "REDIS_URL is not a URL" });
+      return z.NEVER;
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+      ctx.addIssue({ code: "custom", message: `REDIS_URL must be a redis:// or rediss:// URL, got ${url.protocol}//` });
+      return z.NEVER;
+    }
+    return v;
+  });
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).optional().default("development"),
   DATABASE_URL: postgresUrl,
@@ -67,6 +86,14 @@ const EnvSchema = z.object({
     .enum(["true", "false", "1", "0", ""], { message: "TRUST_PROXY must be true or false" })
     .optional()
     .transform((v) => v === "true" || v === "1"),
+  REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: z
+    .string()
+    .optional()
+    .refine(
+      (v) => v === undefined || v === "" || /^[A-Za-z0-9:_.-]{1,64}$/.test(v),
+      "REDIS_KEY_PREFIX must be 1 to 64 letters, digits or : _ . -",
+    ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
 });
 
@@ -84,6 +111,10 @@ export interface Config {
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+  /** Where the sign-in throttles keep their counts, shared by every instance; unset: process memory. */
+  redisUrl: string | undefined;
+  /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
 }
 
 /** The repository root: the nearest folder upwards whose package.json declares workspaces. */
@@ -144,6 +175,8 @@ export function loadConfig(
     maxBulkDelete: e.MAX_BULK_DELETE,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX || "roster:",
   };
 }
 
