@@ -184,6 +184,8 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
         PORT: String(port),
         MAX_BULK_DELETE: String(config.maxBulkDelete),
         TRUST_PROXY: config.trustProxy ? "true" : "false",
+        REDIS_URL: config.redisUrl ?? "",
+        REDIS_KEY_PREFIX: config.redisKeyPrefix,
       },
     });
     const exited = new Promise<number>((resolve) =>
