@@ -169,7 +169,8 @@ describe("LoginThrottle in process memory", () => {
   });
 
   it("lets a parallel burst run 5 attempts at most, and one at a time after a lock", async () => {
-    const throttle = new LoginThrottle("t");
+    // No waiting for a busy gate: the clock here only moves when told.
+    const throttle = new LoginThrottle("t", { kind: "memory" }, { ...LOGIN_RULES, busyWaitMs: 0 });
     const first = await burst(throttle, "client-a", 50);
     expect(first.admitted).toHaveLength(5);
     expect(first.refused).toBe(45);
@@ -181,6 +182,31 @@ describe("LoginThrottle in process memory", () => {
     expect(second.admitted).toHaveLength(1);
     await failAll(second.admitted);
     expect(await retryAfter(throttle, "client-a")).toBe(60);
+  });
+
+  it("serves a parallel burst of right answers in full: a busy key waits for its gate", async () => {
+    vi.useRealTimers();
+    const throttle = new LoginThrottle("t");
+    await fail(throttle, "client-a", 3);
+    const served = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const attempt = await throttle.begin("client-a");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await attempt.succeeded();
+        return true;
+      }),
+    );
+    expect(served).toHaveLength(12);
+  });
+
+  it("refuses a busy key once the wait is over, with Retry-After 1", async () => {
+    vi.useRealTimers();
+    const throttle = new LoginThrottle("t", { kind: "memory" }, { ...LOGIN_RULES, busyWaitMs: 300 });
+    await fail(throttle, "client-a", 4);
+    const holder = await throttle.begin("client-a"); // the 5th holds the gate
+    expect(await retryAfter(throttle, "client-a")).toBe(1);
+    await holder.failed();
+    expect(await retryAfter(throttle, "client-a")).toBe(30);
   });
 
   it("keeps a lockout through 10,000 failures on junk keys", async () => {

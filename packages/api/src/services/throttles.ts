@@ -8,7 +8,9 @@
 // An attempt is counted when it starts, not when it has failed, so a parallel burst cannot run
 // more guesses than the rule allows: the first FREE_FAILURES - 1 attempts of a window run freely,
 // and from then on one attempt at a time holds the key's gate (an atomic consume of one point);
-// its failure turns the gate into the lock, its success clears both.
+// its failure turns the gate into the lock, its success clears both. An attempt that finds the
+// gate held by another one still running waits briefly for it (BUSY_WAIT_MS) rather than being
+// refused: several workers of one identity logging in at once all get through when they are right.
 //
 // Memory: records expire on their own (WINDOW_SEC, or the lock), nothing is evicted early, so a
 // flood of junk keys cannot push a real lockout out. In process memory the number of keys is
@@ -26,6 +28,8 @@ export interface ThrottleRules {
   maxLockSec: number;
   /** In process memory: the most keys tracked at once. */
   maxKeys: number;
+  /** How long an attempt waits for the key's gate while another attempt holds it. */
+  busyWaitMs: number;
 }
 
 export const LOGIN_RULES: ThrottleRules = {
@@ -34,7 +38,12 @@ export const LOGIN_RULES: ThrottleRules = {
   baseLockSec: 30,
   maxLockSec: 15 * 60,
   maxKeys: 100_000,
+  busyWaitMs: 2000,
 };
+
+/** The gate's count while the key is locked (a gate held by a running attempt counts 1 or 2). */
+const LOCKED = 1_000_000;
+const BUSY_POLL_MS = 100;
 
 /** Where counts are kept. */
 export type ThrottleStore =
@@ -104,10 +113,22 @@ export class LoginThrottle {
   async begin(key: string): Promise<Attempt> {
     // The first attempts after start-up wait for Redis rather than counting in memory meanwhile.
     if (this.store.kind === "redis") await this.store.connected;
+    const deadline = Date.now() + this.rules.busyWaitMs;
+    for (;;) {
+      const started = await this.tryBegin(key);
+      if ("attempt" in started) return started.attempt;
+      if (started.locked || Date.now() >= deadline) throw new RateLimitError(started.retryAfter);
+      await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
+    }
+  }
+
+  private async tryBegin(key: string): Promise<{ attempt: Attempt } | { locked: boolean; retryAfter: number }> {
     const lock = await this.gate.get(key);
-    if (lock && lock.consumedPoints > 1 && lock.msBeforeNext > 0) throw new RateLimitError(seconds(lock.msBeforeNext));
+    if (lock && lock.consumedPoints >= LOCKED && lock.msBeforeNext > 0) {
+      return { locked: true, retryAfter: seconds(lock.msBeforeNext) };
+    }
     if (keysIn(this.attemptsInMemory) >= this.rules.maxKeys && !(await this.attempts.get(key))) {
-      throw new RateLimitError(this.rules.baseLockSec);
+      return { locked: true, retryAfter: this.rules.baseLockSec };
     }
     const n = (await this.attempts.penalty(key)).consumedPoints;
     let gated = false;
@@ -117,10 +138,15 @@ export class LoginThrottle {
         gated = true;
       } catch (err) {
         await this.attempts.reward(key);
-        if (err instanceof RateLimiterRes) throw new RateLimitError(seconds(err.msBeforeNext));
-        throw err;
+        if (!(err instanceof RateLimiterRes)) throw err;
+        const locked = err.consumedPoints >= LOCKED;
+        return { locked, retryAfter: locked ? seconds(err.msBeforeNext) : 1 };
       }
     }
+    return { attempt: this.attempt(key, n, gated) };
+  }
+
+  private attempt(key: string, n: number, gated: boolean): Attempt {
     let settled = false;
     const once = async (fn: () => Promise<unknown>) => {
       if (settled) return;
@@ -132,7 +158,7 @@ export class LoginThrottle {
         once(async () => {
           if (n < this.rules.freeFailures) return;
           const lockSec = Math.min(this.rules.baseLockSec * 2 ** (n - this.rules.freeFailures), this.rules.maxLockSec);
-          await this.gate.block(key, lockSec);
+          await this.gate.set(key, LOCKED, lockSec);
         }),
       succeeded: () => once(() => Promise.all([this.attempts.delete(key), this.gate.delete(key)])),
       abandoned: () =>
