@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import next from "next";
 
 export const PEER_IP_HEADER = "x-roster-peer-ip";
+// The page a request asked for, so that sign-in can bring the browser back to it.
+export const REQUEST_PATH_HEADER = "x-roster-request-path";
 
 const port = Number(process.argv[2]);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -18,8 +20,20 @@ const app = next({ dev: false, dir: path.dirname(fileURLToPath(import.meta.url))
 const handle = app.getRequestHandler();
 await app.prepare();
 
+/** The path and query a browser asked for, without Next's own `_rsc` cache-busting parameter. */
+function requestPath(raw) {
+  try {
+    const url = new URL(raw, "http://roster.invalid");
+    url.searchParams.delete("_rsc");
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return "/";
+  }
+}
+
 const server = http.createServer((req, res) => {
   req.headers[PEER_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+  req.headers[REQUEST_PATH_HEADER] = requestPath(req.url ?? "/");
   void handle(req, res);
 });
 server.listen(port, () => console.log(`Roster web server listening on port ${port}`));

@@ -197,6 +197,8 @@ export async function startWebServer(opts: {
       PORT: String(port),
       MAX_BULK_DELETE: String(config.maxBulkDelete),
       TRUST_PROXY: trustProxySetting(config.trustProxy),
+      REDIS_URL: config.redisUrl ?? "",
+      REDIS_KEY_PREFIX: config.redisKeyPrefix,
     },
   });
   const exited = new Promise<number>((resolve) =>

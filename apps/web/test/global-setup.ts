@@ -12,7 +12,8 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { type RosterServer, startRoster } from "../scripts/server";
 
-async function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once("error", reject);

@@ -3,61 +3,22 @@
 import { memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  csrf as csrfOver,
+  DEMO_PASSWORD,
+  type Jar,
+  postForm as postFormOver,
+  SESSION_COOKIE,
+  type SignInOptions,
+  signInOver,
+} from "./web-sign-in";
 
-const SESSION_COOKIE = "next-auth.session-token";
-const PASSWORD = "correct-horse-battery-staple";
+const PASSWORD = DEMO_PASSWORD;
 const base = () => inject("baseUrl");
 
-/** A minimal cookie jar: name -> value, fed from Set-Cookie, sent as one Cookie header. */
-type Jar = Map<string, string>;
-
-function store(jar: Jar, res: Response): Jar {
-  for (const line of res.headers.getSetCookie()) {
-    const pair = line.split(";")[0] ?? "";
-    const i = pair.indexOf("=");
-    if (i <= 0) continue;
-    const name = pair.slice(0, i).trim();
-    const value = pair.slice(i + 1).trim();
-    const expired = /;\s*max-age=0/i.test(line) || /;\s*expires=Thu, 01 Jan 1970/i.test(line);
-    if (expired || value === "") jar.delete(name);
-    else jar.set(name, value);
-  }
-  return jar;
-}
-
-const cookieHeader = (jar: Jar) => [...jar].map(([name, value]) => `${name}=${value}`).join("; ");
-
-/** next-auth's CSRF token, and the jar holding its cookie. */
-async function csrf(jar: Jar = new Map()): Promise<{ jar: Jar; csrfToken: string }> {
-  const res = await fetch(`${base()}/api/auth/csrf`, { headers: { cookie: cookieHeader(jar) } });
-  expect(res.status).toBe(200);
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  expect(csrfToken).toMatch(/^[0-9a-f]{32,}$/);
-  return { jar: store(jar, res), csrfToken };
-}
-
-async function postForm(path: string, jar: Jar, form: Record<string, string>): Promise<Response> {
-  const res = await fetch(`${base()}${path}`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookieHeader(jar) },
-    body: new URLSearchParams(form).toString(),
-  });
-  store(jar, res);
-  return res;
-}
-
-async function signIn(email: string, password: string) {
-  const { jar, csrfToken } = await csrf();
-  const res = await postForm("/api/auth/callback/credentials", jar, {
-    csrfToken,
-    email,
-    password,
-    callbackUrl: `${base()}/`,
-    json: "true",
-  });
-  return { res, jar, sessionCookie: jar.get(SESSION_COOKIE) };
-}
+const csrf = (jar?: Jar) => csrfOver(base(), jar);
+const postForm = (path: string, jar: Jar, form: Record<string, string>) => postFormOver(base(), path, jar, form);
+const signIn = (email: string, password: string, opts?: SignInOptions) => signInOver(base(), email, password, opts);
 
 async function viewerMe(cookie: string) {
   const res = await fetch(`${base()}/api/trpc/viewer.me`, { headers: { cookie } });
@@ -176,6 +137,37 @@ describe("web sign-in", () => {
       headers: { authorization: `Bearer ${admin.accessToken}` },
     });
     expect(api.status).toBe(200);
+  });
+
+  it("sends a signed-out visitor to /signin with the page asked for as callbackUrl", async () => {
+    for (const path of ["/orgs/acme/members", "/orgs/acme/members?q=user00&sort=name", "/orgs/acme/identities"]) {
+      const res = await getPage(path);
+      expectRedirectToSignIn(res);
+      const location = new URL(res.headers.get("location") ?? "", base());
+      expect(location.searchParams.get("callbackUrl"), path).toBe(path);
+    }
+    // the home page needs no callbackUrl
+    const home = new URL((await getPage("/")).headers.get("location") ?? "", base());
+    expect(home.search).toBe("");
+  });
+
+  it.each([
+    "/\\evil.example",
+    "//evil.example",
+    "/\t/evil.example",
+    "https://evil.example/orgs/acme/members",
+    "/.//evil.example",
+  ])("keeps next-auth's answer on this site for callbackUrl %j", async (callbackUrl) => {
+    const { res, body } = await signIn("admin@acme.test", PASSWORD, { callbackUrl });
+    expect(res.status).toBe(200);
+    expect(body.url).toBe(`${base()}/`);
+  });
+
+  it("keeps a same-site callbackUrl, given as a path or as this site's URL", async () => {
+    for (const callbackUrl of ["/orgs/acme/members?q=user00", `${base()}/orgs/acme/members?q=user00`]) {
+      const { body } = await signIn("admin@acme.test", PASSWORD, { callbackUrl });
+      expect(body.url).toBe(`${base()}/orgs/acme/members?q=user00`);
+    }
   });
 
   it("refuses a session cookie that was not signed with the server's secret", async () => {

@@ -50,6 +50,25 @@ const postgresUrl = z
     return v;
   });
 
+const redisUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === "") return undefined;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "REDIS_URL is not a URL" });
+      return z.NEVER;
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+      ctx.addIssue({ code: "custom", message: `REDIS_URL must be a redis:// or rediss:// URL, got ${url.protocol}//` });
+      return z.NEVER;
+    }
+    return v;
+  });
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).optional().default("development"),
   DATABASE_URL: postgresUrl,
@@ -65,6 +84,14 @@ const EnvSchema = z.object({
   PORT: intFrom("PORT", 3000, 0, 65535),
   MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
   TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
+  REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: z
+    .string()
+    .optional()
+    .refine(
+      (v) => v === undefined || v === "" || /^[A-Za-z0-9:_.-]{1,64}$/.test(v),
+      "REDIS_KEY_PREFIX must be 1 to 64 letters, digits or : _ . -",
+    ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
   LOG_FORMAT: z
     .enum(["json", "pretty", ""], { message: "LOG_FORMAT must be json or pretty" })
@@ -146,6 +173,10 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
   /** Request logs: one JSON line each, or a readable line for a person at a terminal. */
   logFormat: "json" | "pretty";
+  /** Where the sign-in throttles keep their counts, shared by every instance; unset: process memory. */
+  redisUrl: string | undefined;
+  /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
 }
 
 /** The repository root: the nearest folder upwards whose package.json declares workspaces. */
@@ -209,6 +240,8 @@ export function loadConfig(
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (stdoutIsTty ? "pretty" : "json"),
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX || "roster:",
   };
 }
 

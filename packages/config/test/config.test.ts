@@ -60,6 +60,8 @@ describe("loadConfig", () => {
       maxBulkDelete: 1000,
       logLevel: "info",
       logFormat: "json",
+      redisUrl: undefined,
+      redisKeyPrefix: "roster:",
     });
     expect(said).toEqual([]);
   });
@@ -137,7 +139,34 @@ describe("loadConfig", () => {
     },
   );
 
+  it("keeps throttle counts in REDIS_URL under REDIS_KEY_PREFIX", () => {
+    const config = loadConfig(
+      { AUTH_SECRET: SECRET, REDIS_URL: "redis://:pw@cache.internal:6380/2", REDIS_KEY_PREFIX: "roster-eu:" },
+      lines().log,
+    );
+    expect(config).toMatchObject({ redisUrl: "redis://:pw@cache.internal:6380/2", redisKeyPrefix: "roster-eu:" });
+    expect(loadConfig({ AUTH_SECRET: SECRET, REDIS_URL: " " }, lines().log).redisUrl).toBeUndefined();
+  });
+
   it.each([
+    {
+      name: "an http:// REDIS_URL",
+      env: { REDIS_URL: "http://localhost:6379" },
+      variable: "REDIS_URL",
+      detail: /redis:\/\//,
+    },
+    {
+      name: "a REDIS_URL that is not a URL",
+      env: { REDIS_URL: "localhost" },
+      variable: "REDIS_URL",
+      detail: /not a URL/,
+    },
+    {
+      name: "a REDIS_KEY_PREFIX with a space",
+      env: { REDIS_KEY_PREFIX: "roster prod" },
+      variable: "REDIS_KEY_PREFIX",
+      detail: /letters, digits/,
+    },
     {
       name: "a mysql:// DATABASE_URL",
       env: { DATABASE_URL: "mysql://root@localhost/roster" },

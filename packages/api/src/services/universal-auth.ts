@@ -5,7 +5,7 @@ import { type Db, hashClientSecret } from "@roster/db";
 import { ipAllowed } from "../auth/ip";
 import { signIdentityAccessToken, verifyTokenSignature } from "../auth/tokens";
 import { BadRequestError, ForbiddenError, UnauthorizedError } from "../errors";
-import { type LoginThrottle, loginThrottle } from "./login-throttle";
+import { type LoginThrottle, throttles } from "./throttles";
 
 const INVALID_CREDENTIALS = "Invalid credentials";
 const IP_NOT_ALLOWED = "You are not allowed to access this resource from the current IP address";
@@ -24,15 +24,42 @@ export async function universalAuthLogin(
   secret: string,
   body: UniversalAuthLoginBody,
   origin: Origin,
-  throttle: LoginThrottle = loginThrottle(),
+  throttle: LoginThrottle = throttles().universalAuth,
 ): Promise<IdentityAccessTokenResponse> {
-  const key = body.clientId;
-  throttle.check(key);
-  const ua = await prisma.identityUniversalAuth.findUnique({ where: { clientId: body.clientId } });
-  if (!ua) {
-    throttle.failure(key);
-    throw new UnauthorizedError(INVALID_CREDENTIALS);
+  // Counted before anything is looked up; every path below settles the attempt exactly once.
+  const attempt = await throttle.begin(body.clientId);
+  try {
+    const issued = await loginOrNull(prisma, body, origin);
+    if (!issued.ok) {
+      await attempt.failed();
+      throw new UnauthorizedError(issued.message);
+    }
+    await attempt.succeeded();
+    const { ua, clientSecretId, tokenId } = issued;
+    const accessToken = await signIdentityAccessToken(
+      { identityId: ua.identityId, clientSecretId, identityAccessTokenId: tokenId },
+      secret,
+      ua.accessTokenTTL,
+    );
+    return tokenResponse(accessToken, ua.accessTokenTTL, ua.accessTokenMaxTTL);
+  } finally {
+    // Anything else (an IP rule, a database error) is not a guess: as if it never started.
+    await attempt.abandoned();
   }
+}
+
+type LoginResult =
+  | { ok: false; message: string }
+  | {
+      ok: true;
+      ua: { identityId: string; accessTokenTTL: number; accessTokenMaxTTL: number };
+      clientSecretId: string;
+      tokenId: string;
+    };
+
+async function loginOrNull(prisma: Db, body: UniversalAuthLoginBody, origin: Origin): Promise<LoginResult> {
+  const ua = await prisma.identityUniversalAuth.findUnique({ where: { clientId: body.clientId } });
+  if (!ua) return { ok: false, message: INVALID_CREDENTIALS };
   if (!ipAllowed(origin.ip, ua.clientSecretTrustedIps)) throw new ForbiddenError(IP_NOT_ALLOWED);
 
   const clientSecret = await prisma.identityClientSecret.findUnique({
@@ -40,13 +67,11 @@ export async function universalAuthLogin(
   });
   // A wrong secret and a revoked one answer alike: the caller learns nothing about which half was wrong.
   if (!clientSecret || clientSecret.identityId !== ua.identityId || clientSecret.isRevoked) {
-    throttle.failure(key);
-    throw new UnauthorizedError(INVALID_CREDENTIALS);
+    return { ok: false, message: INVALID_CREDENTIALS };
   }
   if (clientSecret.ttl > 0 && Date.now() > clientSecret.createdAt.getTime() + clientSecret.ttl * 1000) {
     await prisma.identityClientSecret.update({ where: { id: clientSecret.id }, data: { isRevoked: true } });
-    throttle.failure(key);
-    throw new UnauthorizedError("Access denied due to expired client secret");
+    return { ok: false, message: "Access denied due to expired client secret" };
   }
 
   const token = await prisma.$transaction(async (tx) => {
@@ -70,16 +95,9 @@ export async function universalAuthLogin(
   });
   if (!token) {
     await prisma.identityClientSecret.update({ where: { id: clientSecret.id }, data: { isRevoked: true } });
-    throttle.failure(key);
-    throw new UnauthorizedError("Access denied due to client secret usage limit reached");
+    return { ok: false, message: "Access denied due to client secret usage limit reached" };
   }
-  throttle.success(key);
-  const accessToken = await signIdentityAccessToken(
-    { identityId: ua.identityId, clientSecretId: clientSecret.id, identityAccessTokenId: token.id },
-    secret,
-    ua.accessTokenTTL,
-  );
-  return tokenResponse(accessToken, ua.accessTokenTTL, ua.accessTokenMaxTTL);
+  return { ok: true, ua, clientSecretId: clientSecret.id, tokenId: token.id };
 }
 
 async function identityTokenRow(prisma: Db, secret: string, accessToken: string, verb: "renewed" | "revoked") {

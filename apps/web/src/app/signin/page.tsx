@@ -1,4 +1,6 @@
 import type { Metadata } from "next";
+import { safeCallbackPath } from "@/lib/safe-callback";
+import { publicOrigin } from "@/server/auth-options";
 import { SignInForm } from "./sign-in-form";
 
 export const dynamic = "force-dynamic";
@@ -22,13 +24,8 @@ export default async function SignInPage({
             Your session has ended. Please sign in again.
           </p>
         ) : null}
-        <SignInForm callbackUrl={safeCallback(params.callbackUrl)} />
+        <SignInForm callbackUrl={safeCallbackPath(params.callbackUrl, publicOrigin())} />
       </div>
     </main>
   );
-}
-
-/** Only same-site paths: never send a signed-in user to another origin. */
-function safeCallback(url: string | undefined): string {
-  return url?.startsWith("/") && !url.startsWith("//") ? url : "/";
 }

@@ -4,6 +4,9 @@ import { useRouter } from "next/navigation";
 import { signIn } from "next-auth/react";
 import { type FormEvent, useEffect, useState } from "react";
 
+// The error code the server sends for a throttled sign-in (see server/auth-options.ts).
+const RATE_LIMITED = /^RateLimitExceeded:(\d+)$/;
+
 export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
@@ -29,7 +32,12 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
       return;
     }
     setBusy(false);
-    setError("That email and password do not match an account.");
+    const wait = result?.status === 429 ? RATE_LIMITED.exec(result.error ?? "")?.[1] : undefined;
+    setError(
+      result?.status === 429
+        ? `Too many attempts, try again in ${wait ?? "a few"} seconds.`
+        : "That email and password do not match an account.",
+    );
   }
 
   return (

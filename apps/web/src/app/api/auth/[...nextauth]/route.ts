@@ -1,5 +1,5 @@
 import NextAuth from "next-auth";
-import { getAuthOptions } from "@/server/auth-options";
+import { getAuthOptions, withSignInThrottle } from "@/server/auth-options";
 
 export const dynamic = "force-dynamic";
 
@@ -8,7 +8,8 @@ let handler: Handler | undefined;
 
 function nextAuth(req: Request, ctx: { params: Promise<{ nextauth: string[] }> }): Promise<Response> {
   handler ??= NextAuth(getAuthOptions()) as Handler;
-  return handler(req, ctx);
+  const run = handler;
+  return withSignInThrottle(req, () => run(req, ctx));
 }
 
 export { nextAuth as GET, nextAuth as POST };
