@@ -51,7 +51,7 @@ await runCli(async ({ db, args }) => {
     const issue = input.error.issues[0];
     throw new UsageError(`--${String(issue?.path[0] ?? "input")}: ${issue?.message ?? "invalid"}. ${USAGE}`);
   }
-  const created = await createClientSecret(db.prisma, org.id, input.data);
+  const created = await createClientSecret(db.prisma, { kind: "console", organizationId: org.id }, input.data);
   if (values.json) {
     const out = {
       organizationId: org.id,

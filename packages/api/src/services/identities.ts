@@ -156,12 +156,21 @@ export async function createIdentity(
 }
 
 /**
+ * An operator at the server's console (`npm run identity:secret`): holds the database's own
+ * credentials, so no caller's rules apply. Only the command-line tools act as one.
+ */
+export interface ConsoleOperator {
+  kind: "console";
+  organizationId: string;
+}
+
+/**
  * The identity the caller means to change, found in the caller's organization (404 otherwise),
  * then the privilege boundary: the caller's rules must cover the identity's role, built-in or
  * custom (403 otherwise). Every identity mutation starts here, so none can reach powers the
  * caller lacks; a future edit of an identity's role must also check the role it would be given.
  */
-async function identityWithinBoundary(prisma: Db, caller: Caller, identityId: string) {
+async function identityWithinBoundary(prisma: Db, caller: Caller | ConsoleOperator, identityId: string) {
   const orgId = caller.organizationId;
   const identity = await prisma.identity.findFirst({
     where: { id: identityId, orgId },
@@ -173,6 +182,7 @@ async function identityWithinBoundary(prisma: Db, caller: Caller, identityId: st
     },
   });
   if (!identity?.universalAuth) throw new NotFoundError(`Identity ${identityId} not found in organization ${orgId}`);
+  if (caller.kind === "console") return { id: identity.id, clientId: identity.universalAuth.clientId };
   // An identity without a membership holds nothing, which any caller covers.
   const targetRules = identity.membership
     ? rulesForRole(fromDbRole(identity.membership.role), identity.membership.customRole?.permissions)
@@ -189,7 +199,7 @@ async function identityWithinBoundary(prisma: Db, caller: Caller, identityId: st
 /** A new client secret: the plain secret is returned here once and never stored. */
 export async function createClientSecret(
   prisma: Db,
-  caller: Caller,
+  caller: Caller | ConsoleOperator,
   input: { identityId: string; description: string; ttl: number; numUsesLimit: number },
 ): Promise<CreatedClientSecret> {
   const identity = await identityWithinBoundary(prisma, caller, input.identityId);
