@@ -155,6 +155,75 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 60_00
   throw new Error(`The web server did not answer ${url}/api/health within ${timeoutMs / 1000} s`);
 }
 
+export interface WebServer {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** The exit code (1 when killed by a signal). */
+  exited: Promise<number>;
+  /** SIGTERM, then SIGKILL past `killAfterMs` (default 5 s); resolves with the exit code. */
+  stop(killAfterMs?: number): Promise<number>;
+}
+
+/**
+ * Starts one web server process (apps/web/server.mjs) on an already built app and a migrated
+ * database, and waits until it answers. Several may run on one database (see docs/deploy.md).
+ */
+export async function startWebServer(opts: {
+  config: Config;
+  databaseUrl: string;
+  /** Overrides config.port. */
+  port?: number;
+  /** Extra variables for the process (SHUTDOWN_DELAY_MS, METRICS_TOKEN, ...). */
+  env?: Record<string, string>;
+  output?: "inherit" | "ignore" | number;
+}): Promise<WebServer> {
+  const { config } = opts;
+  const port = opts.port ?? config.port;
+  const url = `http://localhost:${port}`;
+  const child = spawn(process.execPath, [path.join(webDir, "server.mjs"), String(port)], {
+    cwd: webDir,
+    stdio: ["ignore", opts.output ?? "inherit", opts.output ?? "inherit"],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      DATABASE_URL: opts.databaseUrl,
+      AUTH_SECRET: config.authSecret,
+      NEXTAUTH_URL: config.nextAuthUrl ?? url,
+      PORT: String(port),
+      MAX_BULK_DELETE: String(config.maxBulkDelete),
+      TRUST_PROXY: config.trustProxy ? "true" : "false",
+      ...opts.env,
+    },
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
+  try {
+    await waitForHealth(url, child);
+  } catch (err) {
+    child.kill("SIGTERM");
+    throw err;
+  }
+  return {
+    url,
+    port,
+    child,
+    exited,
+    async stop(killAfterMs = 5000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+        const code = await exited;
+        clearTimeout(timer);
+        return code;
+      }
+      return exited;
+    },
+  };
+}
+
 export async function startRoster(opts: StartOptions): Promise<RosterServer> {
   const { config } = opts;
   const log = opts.log ?? ((line: string) => console.error(line));
@@ -169,32 +238,8 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
     }
     await ensureBuild(log);
 
-    const port = config.port;
-    const url = `http://localhost:${port}`;
-    const child = spawn(process.execPath, [path.join(webDir, "server.mjs"), String(port)], {
-      cwd: webDir,
-      stdio: ["ignore", opts.serverOutput ?? "inherit", opts.serverOutput ?? "inherit"],
-      env: {
-        ...process.env,
-        NODE_ENV: "production",
-        NEXT_TELEMETRY_DISABLED: "1",
-        DATABASE_URL: databaseUrl,
-        AUTH_SECRET: config.authSecret,
-        NEXTAUTH_URL: config.nextAuthUrl ?? url,
-        PORT: String(port),
-        MAX_BULK_DELETE: String(config.maxBulkDelete),
-        TRUST_PROXY: config.trustProxy ? "true" : "false",
-      },
-    });
-    const exited = new Promise<number>((resolve) =>
-      child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
-    );
-    try {
-      await waitForHealth(url, child);
-    } catch (err) {
-      child.kill("SIGTERM");
-      throw err;
-    }
+    const web = await startWebServer({ config, databaseUrl, output: opts.serverOutput });
+    const { exited, url, port } = web;
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -204,12 +249,7 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
       exited,
       stop() {
         stopping ??= (async () => {
-          if (child.exitCode === null) {
-            child.kill("SIGTERM");
-            const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-            await exited;
-            clearTimeout(timer);
-          }
+          await web.stop();
           await db.close();
         })();
         return stopping;
