@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "@roster/config";
+import pg from "pg";
 import { inject } from "vitest";
 import { startWebServer, type WebServer } from "../../scripts/server";
 
@@ -95,6 +96,8 @@ export function pgbouncerIni(opts: { port: number; dir: string; upstream: URL })
     `listen_port = ${opts.port}`,
     "unix_socket_dir =",
     "auth_type = trust",
+    // The tests read SHOW STATS on the admin console to see the traffic went through PgBouncer.
+    "stats_users = postgres",
     `auth_file = ${path.join(opts.dir, "userlist.txt")}`,
     "pool_mode = transaction",
     "max_client_conn = 500",
@@ -145,6 +148,8 @@ export interface Deployment {
   /** The database URL the instances use (PgBouncer's in that mode). */
   instanceDatabaseUrl: string;
   dir: string;
+  /** PgBouncer's transactions so far on the run's database (pgbouncer mode only). */
+  pooledTransactions(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -179,6 +184,7 @@ export async function startDeployment(route: DbRoute, env: Record<string, string
 
   try {
     let instanceDatabaseUrl = databaseUrl;
+    let bouncerPort = 0;
     if (route === "pgbouncer") {
       const port = await freePort();
       fs.writeFileSync(path.join(dir, "pgbouncer.ini"), pgbouncerIni({ port, dir, upstream: new URL(databaseUrl) }));
@@ -188,6 +194,7 @@ export async function startDeployment(route: DbRoute, env: Record<string, string
         stdio: ["ignore", logTo("pgbouncer"), logTo("pgbouncer")],
       });
       await waitForPort(port, pgbouncer, "PgBouncer");
+      bouncerPort = port;
       const url = new URL(databaseUrl);
       url.hostname = "127.0.0.1";
       url.port = String(port);
@@ -224,7 +231,21 @@ export async function startDeployment(route: DbRoute, env: Record<string, string
     await waitForPort(lbPort, haproxy, "HAProxy");
     const url = `http://127.0.0.1:${lbPort}`;
     await waitForBoth(url);
-    return { url, route, instances, instanceDatabaseUrl, dir, stop };
+    const dbName = new URL(databaseUrl).pathname.slice(1);
+    const pooledTransactions = async () => {
+      if (!bouncerPort) throw new Error("no PgBouncer in this deployment");
+      // The admin console speaks the simple query protocol only: pg uses it for a query without parameters.
+      const client = new pg.Client({ host: "127.0.0.1", port: bouncerPort, user: "postgres", database: "pgbouncer" });
+      await client.connect();
+      try {
+        const { rows } = await client.query("SHOW STATS");
+        const row = rows.find((r: { database: string }) => r.database === dbName);
+        return Number(row?.total_xact_count ?? 0);
+      } finally {
+        await client.end();
+      }
+    };
+    return { url, route, instances, instanceDatabaseUrl, dir, pooledTransactions, stop };
   } catch (err) {
     await stop().catch(() => {});
     throw err;

@@ -126,6 +126,7 @@ describe("several instances behind a load balancer", () => {
           expect(admins).toHaveLength(40);
           const adminIds = admins.map((a) => a.membershipId);
 
+          const pooledBefore = route === "pgbouncer" ? await dep.pooledTransactions() : 0;
           // Each admin removes every other admin: any two of these requests exclude each other.
           const answers = await Promise.all(
             admins.map((caller) =>
@@ -163,6 +164,10 @@ describe("several instances behind a load balancer", () => {
           });
           expect(events).toHaveLength(39);
           for (const e of events) expect(e.batchId).toBe(winner.a.reqId);
+          if (route === "pgbouncer") {
+            // every removal (one transaction each, at least) went through the pooler
+            expect((await dep.pooledTransactions()) - pooledBefore).toBeGreaterThanOrEqual(40);
+          }
           const byInstance: Record<string, number> = {};
           for (const a of answers) byInstance[a.servedBy ?? "?"] = (byInstance[a.servedBy ?? "?"] ?? 0) + 1;
           console.log(
