@@ -55,7 +55,7 @@ describe("several instances behind a load balancer", () => {
         throw new Error(`the multi-instance tests cannot run: ${gap.reason}`);
       });
     } else {
-      console.warn(`\n[deploy] SKIPPED: the multi-instance tests ${gap.reason}\n`);
+      console.warn(`\n[deploy] SKIPPED the multi-instance tests: this run ${gap.reason}\n`);
       it.skip(`skipped: ${gap.reason}`, () => {});
     }
     return;
