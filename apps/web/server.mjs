@@ -31,17 +31,71 @@ function requestPath(raw) {
   }
 }
 
+/** Reads a whole number of milliseconds from the environment (the web server starts before any config is loaded). */
+function msFromEnv(name, def) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return def;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n > 600_000) {
+    console.error(`${name} must be a whole number of milliseconds up to 600000, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+// How long a drain may take before the process gives up on the requests still running.
+const shutdownTimeoutMs = msFromEnv("SHUTDOWN_TIMEOUT_MS", 25_000);
+// How long to keep accepting (answering not ready) after SIGTERM, so that a load balancer's
+// health check takes the instance out before it refuses connections.
+const shutdownDelayMs = msFromEnv("SHUTDOWN_DELAY_MS", 0);
+
+// Shared with the readiness route (same process) and the database client (see @roster/db).
+const DRAINING = Symbol.for("roster.draining");
+const DB = Symbol.for("roster.db");
+
 const server = http.createServer((req, res) => {
   req.headers[PEER_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
   req.headers[REQUEST_PATH_HEADER] = requestPath(req.url ?? "/");
+  // A draining instance closes each connection after its answer, so keep-alive clients move on.
+  if (globalThis[DRAINING]) res.setHeader("connection", "close");
   void handle(req, res);
 });
 server.listen(port, () => console.log(`Roster web server listening on port ${port}`));
 
-for (const signal of ["SIGTERM", "SIGINT"]) {
-  process.once(signal, () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-    setTimeout(() => process.exit(0), 3000).unref();
-  });
+async function closePool() {
+  const handle = globalThis[DB];
+  if (!handle) return;
+  try {
+    await (await handle).close();
+  } catch (err) {
+    console.error(`closing the database pool: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
+
+/**
+ * SIGTERM drains: readiness answers 503 at once (liveness keeps answering), new connections are
+ * refused after SHUTDOWN_DELAY_MS, the requests in flight finish, the pool closes and the process
+ * exits 0. Past SHUTDOWN_TIMEOUT_MS it exits 1 with whatever is still running cut off.
+ */
+function drain(signal) {
+  if (globalThis[DRAINING]) return;
+  globalThis[DRAINING] = true;
+  console.log(`${signal}: draining (up to ${shutdownDelayMs + shutdownTimeoutMs} ms)`);
+  setTimeout(() => {
+    console.error(`Drain did not finish within ${shutdownTimeoutMs} ms: exiting with requests still running`);
+    process.exit(1);
+  }, shutdownDelayMs + shutdownTimeoutMs).unref();
+  setTimeout(() => {
+    server.close(async () => {
+      await closePool();
+      console.log("Drained: exiting");
+      process.exit(0);
+    });
+    // Connections that go idle after their last answer are closed as they do.
+    server.closeIdleConnections();
+    setInterval(() => server.closeIdleConnections(), 100).unref();
+  }, shutdownDelayMs);
+}
+
+process.once("SIGTERM", () => drain("SIGTERM"));
+process.once("SIGINT", () => drain("SIGINT"));

@@ -166,32 +166,39 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 60_00
 export interface WebServer {
   url: string;
   port: number;
+  child: ChildProcess;
   /** The web server's process id (the benchmark reads its memory). */
   pid: number;
-  stop(): Promise<void>;
+  /** The exit code (1 when killed by a signal). */
   exited: Promise<number>;
+  /** SIGTERM, then SIGKILL past `killAfterMs` (default 5 s); resolves with the exit code. */
+  stop(killAfterMs?: number): Promise<number>;
 }
 
 /**
- * Runs the built web app (server.mjs) on `config.port` against a database that is already
- * migrated, and waits until it answers. Tests also use it for a second server with other settings.
+ * Starts one web server process (apps/web/server.mjs) on an already built app and a migrated
+ * database, and waits until it answers. Several may run on one database (see docs/deploy.md).
  */
 export async function startWebServer(opts: {
   config: Config;
   databaseUrl: string;
-  serverOutput?: StartOptions["serverOutput"];
+  /** Overrides config.port. */
+  port?: number;
+  /** Extra variables for the process (SHUTDOWN_DELAY_MS, METRICS_TOKEN, ...). */
+  env?: Record<string, string>;
+  output?: "inherit" | "ignore" | number;
 }): Promise<WebServer> {
-  const { config, databaseUrl } = opts;
-  const port = config.port;
+  const { config } = opts;
+  const port = opts.port ?? config.port;
   const url = `http://localhost:${port}`;
   const child = spawn(process.execPath, [path.join(webDir, "server.mjs"), String(port)], {
     cwd: webDir,
-    stdio: ["ignore", opts.serverOutput ?? "inherit", opts.serverOutput ?? "inherit"],
+    stdio: ["ignore", opts.output ?? "inherit", opts.output ?? "inherit"],
     env: {
       ...process.env,
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: opts.databaseUrl,
       AUTH_SECRET: config.authSecret,
       NEXTAUTH_URL: config.nextAuthUrl ?? url,
       PORT: String(port),
@@ -199,6 +206,7 @@ export async function startWebServer(opts: {
       TRUST_PROXY: trustProxySetting(config.trustProxy),
       REDIS_URL: config.redisUrl ?? "",
       REDIS_KEY_PREFIX: config.redisKeyPrefix,
+      ...opts.env,
     },
   });
   const exited = new Promise<number>((resolve) =>
@@ -210,22 +218,21 @@ export async function startWebServer(opts: {
     child.kill("SIGTERM");
     throw err;
   }
-  let stopping: Promise<void> | undefined;
   return {
     url,
     port,
+    child,
     pid: child.pid as number,
     exited,
-    stop() {
-      stopping ??= (async () => {
-        if (child.exitCode === null) {
-          child.kill("SIGTERM");
-          const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-          await exited;
-          clearTimeout(timer);
-        }
-      })();
-      return stopping;
+    async stop(killAfterMs = 5000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+        const code = await exited;
+        clearTimeout(timer);
+        return code;
+      }
+      return exited;
     },
   };
 }
@@ -246,7 +253,7 @@ export async function startRoster(opts: StartOptions): Promise<RosterServer> {
     const target = await describeSeedTarget(db.prisma);
     if (target.organizations === 0) log(FIRST_ADMIN_HINT);
     await ensureBuild(log);
-    const web = await startWebServer({ config, databaseUrl, serverOutput: opts.serverOutput });
+    const web = await startWebServer({ config, databaseUrl, output: opts.serverOutput });
     let stopping: Promise<void> | undefined;
     return {
       ...web,

@@ -33,12 +33,13 @@ export async function startExtraServer(env: Record<string, string>): Promise<Web
     ...env,
   });
   const log = fs.openSync(path.join(inject("artifactsDir"), `server-${config.port}.log`), "w");
-  const server = await startWebServer({ config, databaseUrl: inject("databaseUrl"), serverOutput: log });
+  const server = await startWebServer({ config, databaseUrl: inject("databaseUrl"), output: log });
   return {
     ...server,
-    async stop() {
-      await server.stop();
+    async stop(killAfterMs?: number) {
+      const code = await server.stop(killAfterMs);
       fs.closeSync(log);
+      return code;
     },
   };
 }

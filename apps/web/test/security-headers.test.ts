@@ -79,7 +79,7 @@ describe("security headers", () => {
 
 describe("security headers behind an https public URL", () => {
   let url: string;
-  let stop: () => Promise<void>;
+  let stop: () => Promise<unknown>;
 
   beforeAll(async () => {
     const server = await startExtraServer({ NEXTAUTH_URL: "https://roster.example.test" });

@@ -63,7 +63,7 @@ describe.skipIf(skipProxyChainTests).each([
   let front: number;
   let direct: number;
 
-  const stops: (() => Promise<void>)[] = [];
+  const stops: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
     manifest = await reseed();
