@@ -153,7 +153,7 @@ export const STREAM_PAGE_SIZE = 1000;
  * pages read one after the other. Keyset paging: each query starts right after the last row of
  * the one before, on the index (org_id, created_at, id), so the whole read is one pass, linear in
  * the organization's size, with no OFFSET and no count. No transaction spans the pages (a slow
- * reader must hold neither a connection nor a snapshot): a membership present for the whole read
+ * reader must hold neither a connection nor a snapshot; each page is its own short one): a membership present for the whole read
  * is listed exactly once; one added or removed meanwhile may or may not be.
  */
 export async function* streamMemberships(
@@ -163,13 +163,20 @@ export async function* streamMemberships(
 ): AsyncGenerator<MembershipWithUserDto[], void, undefined> {
   let after: { createdAt: Date; id: string } | null = null;
   for (;;) {
-    const rows: MemberRow[] = await prisma.$queryRaw<MemberRow[]>`
-      SELECT ${MEMBER_COLUMNS}
-      FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
-      WHERE m.org_id = ${orgId}::uuid
-        ${after ? Prisma.sql`AND (m.created_at, m.id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty}
-      ORDER BY m.created_at, m.id
-      LIMIT ${pageSize}`;
+    // The index hands the rows over in order; a sort would read all the organization's remaining
+    // rows for every page (quadratic again). The planner picks that sort whenever its statistics
+    // underestimate the organization (after a bulk load, before autovacuum; and always on the
+    // embedded database, which has no autovacuum), so sorting is switched off for this query.
+    const [, rows]: [number, MemberRow[]] = await prisma.$transaction([
+      prisma.$executeRaw`SET LOCAL enable_sort = off`,
+      prisma.$queryRaw<MemberRow[]>`
+        SELECT ${MEMBER_COLUMNS}
+        FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
+        WHERE m.org_id = ${orgId}::uuid
+          ${after ? Prisma.sql`AND (m.created_at, m.id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)` : Prisma.empty}
+        ORDER BY m.created_at, m.id
+        LIMIT ${pageSize}`,
+    ]);
     if (rows.length > 0) yield rows.map(toMembershipWithUser);
     const last = rows.at(-1);
     if (!last || rows.length < pageSize) return;
