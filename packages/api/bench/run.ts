@@ -18,6 +18,7 @@ import pg from "pg";
 import { startRoster } from "../../../apps/web/scripts/server";
 import { buildManifest } from "../src/services/demo-manifest";
 import { benchList, type ListRow } from "./list";
+import { benchListStream, type ListStreamRow } from "./list-stream";
 import { benchSoak, benchThroughput, type SoakRow, type ThroughputRow } from "./load";
 import { benchRemovals, type RemovalRow } from "./removals";
 import { addMembers, type BenchContext } from "./support";
@@ -40,6 +41,7 @@ const results = {
   removals: [] as RemovalRow[],
   throughput: [] as ThroughputRow[],
   list: [] as ListRow[],
+  listStream: [] as ListStreamRow[],
   soak: [] as SoakRow[],
   setup: [] as { database: string; members: number; setupS: number; benchS: number }[],
 };
@@ -92,6 +94,9 @@ async function benchOn(database: "embedded" | "postgresql", env: Record<string, 
     const list = await benchList(ctx);
     console.table(list);
     results.list.push(...list);
+    const listStream = await benchListStream(ctx);
+    console.table([listStream]);
+    results.listStream.push(listStream);
     const removals = await benchRemovals(ctx, SIZES);
     console.table(removals);
     results.removals.push(...removals);
@@ -153,6 +158,8 @@ async function main(): Promise<void> {
   console.table(results.throughput);
   console.log("Member list, first page of 50 and search (goal: search < 50 ms, first page < 20 ms)");
   console.table(results.list);
+  console.log("The whole REST listing, streamed (goal: 100,000 members in < 2 s, the server's memory flat)");
+  console.table(results.listStream);
   console.log("Soak: 1-id removal requests, the web server's resident memory before and after");
   console.table(results.soak);
   console.table(results.setup);
