@@ -97,6 +97,9 @@ export class LoginThrottle {
   private readonly attempts: Limiter;
   private readonly attemptsInMemory: RateLimiterMemory;
   private readonly gate: Limiter;
+  /** Failures of gated attempts: the lock doubles with each (counted apart from `attempts`, whose
+   * count may include a racing attempt's reservation for a moment). */
+  private readonly strikes: Limiter;
 
   constructor(
     name: string,
@@ -107,6 +110,7 @@ export class LoginThrottle {
     this.attempts = attempts.limiter;
     this.attemptsInMemory = attempts.memory;
     this.gate = limiter(store, `${name}:g`, 1, rules.baseLockSec).limiter;
+    this.strikes = limiter(store, `${name}:s`, Number.MAX_SAFE_INTEGER, rules.windowSec).limiter;
   }
 
   /** Counts an attempt for `key`, or throws RateLimitError while the key is locked. */
@@ -143,10 +147,10 @@ export class LoginThrottle {
         return { locked, retryAfter: locked ? seconds(err.msBeforeNext) : 1 };
       }
     }
-    return { attempt: this.attempt(key, n, gated) };
+    return { attempt: this.attempt(key, gated) };
   }
 
-  private attempt(key: string, n: number, gated: boolean): Attempt {
+  private attempt(key: string, gated: boolean): Attempt {
     let settled = false;
     const once = async (fn: () => Promise<unknown>) => {
       if (settled) return;
@@ -156,11 +160,13 @@ export class LoginThrottle {
     return {
       failed: () =>
         once(async () => {
-          if (n < this.rules.freeFailures) return;
-          const lockSec = Math.min(this.rules.baseLockSec * 2 ** (n - this.rules.freeFailures), this.rules.maxLockSec);
+          if (!gated) return;
+          const strike = (await this.strikes.penalty(key)).consumedPoints;
+          const lockSec = Math.min(this.rules.baseLockSec * 2 ** (strike - 1), this.rules.maxLockSec);
           await this.gate.set(key, LOCKED, lockSec);
         }),
-      succeeded: () => once(() => Promise.all([this.attempts.delete(key), this.gate.delete(key)])),
+      succeeded: () =>
+        once(() => Promise.all([this.attempts.delete(key), this.gate.delete(key), this.strikes.delete(key)])),
       abandoned: () =>
         once(() => Promise.all([this.attempts.reward(key), gated ? this.gate.delete(key) : Promise.resolve()])),
     };
