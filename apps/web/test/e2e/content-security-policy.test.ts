@@ -56,6 +56,8 @@ describe.skipIf(skipBrowserTests)("the Content-Security-Policy in the browser", 
     // The sign-in form is enabled only once its scripts ran (hydrated).
     await signIn(page, "admin@acme.test", "/");
     await page.goto("/orgs/acme/members");
+    // The table fills in from the browser (its scripts ran); a busy machine may take a while.
+    await page.getByTestId("member-row").first().waitFor({ timeout: 30_000 });
     expect(await shownEmails(page)).toHaveLength(25);
     expect(violations).toEqual([]);
     expectNoBrowserProblems(t);
