@@ -65,7 +65,10 @@ function typeOf(schema: Json, depth = 0): string {
 function rulesOf(schema: Json): string[] {
   const rules: string[] = [];
   const say = (key: string, words: string) => {
-    if (schema[key] !== undefined) rules.push(`${words} ${JSON.stringify(schema[key])}`);
+    const value = schema[key];
+    // zod's integers carry the safe-integer range: true, but nothing a reader needs to see
+    if (value === undefined || value === Number.MAX_SAFE_INTEGER || value === Number.MIN_SAFE_INTEGER) return;
+    rules.push(`${words} ${JSON.stringify(value)}`);
   };
   say("minLength", "at least");
   say("maxLength", "at most");
@@ -232,7 +235,7 @@ th{font-weight:600}.muted{color:var(--muted);font-size:.9em}.type{margin:.3rem 0
 .method{display:inline-block;min-width:4.2rem;text-align:center;border-radius:4px;padding:0 .4rem;color:#fff;font-size:.85rem}
 .get{background:#1a7f37}.post{background:#0969da}.delete{background:#cf222e}.put,.patch{background:#9a6700}
 .status{display:inline-block;min-width:2.6rem;font-weight:600}.status.ok{color:#1a7f37}.status.err{color:#cf222e}
-details{margin:.2rem 0}summary{cursor:pointer}nav ul{padding-left:1.2rem}
+pre.wrap{white-space:pre-wrap}details{margin:.2rem 0}summary{cursor:pointer}nav ul{padding-left:1.2rem}
 `;
 
 /** The whole page. `baseUrl` is where the server answers (used in the curl examples). */
@@ -267,7 +270,7 @@ and <code>$ORG</code> (the organization id).</p>
 <p>Every refusal answers the same JSON envelope and changes nothing: <code>reqId</code> (also in the
 <code>x-request-id</code> header), <code>statusCode</code>, <code>error</code> (the status's name) and
 <code>message</code> (a sentence, or for 422 the list of schema issues); 400 and 403 may add <code>details</code>.</p>
-<pre><code>${escapeHtml('{ "reqId": "req-8kaQDV3XOomiTo", "statusCode": 404, "error": "NotFound", "message": "Memberships not found in organization …: …" }')}</code></pre>
+<pre class="wrap"><code>${escapeHtml('{ "reqId": "req-8kaQDV3XOomiTo", "statusCode": 404, "error": "NotFound", "message": "Memberships not found in organization …: …" }')}</code></pre>
 <nav><h2>Operations</h2><ul>${toc}</ul></nav>
 ${sections}
 </main></body></html>

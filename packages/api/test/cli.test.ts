@@ -50,7 +50,8 @@ beforeEach(async () => {
   manifest = await reseed();
 });
 
-describe("npm run identity:secret", () => {
+// Each run starts npm and tsx: on a busy machine that takes a while.
+describe("npm run identity:secret", { timeout: 240_000 }, () => {
   it("creates one client secret that logs in, and leaves every other row, secret and session as it was", async () => {
     const db = await testDb();
     const acme = orgOf(manifest, "acme");
@@ -111,10 +112,10 @@ describe("npm run identity:secret", () => {
       expect(run.stderr.trim()).toMatch(message);
     }
     expect(await db.identityClientSecret.count()).toBe(secrets);
-  }, 180_000);
+  });
 });
 
-describe("npm run db:seed", () => {
+describe("npm run db:seed", { timeout: 240_000 }, () => {
   it("says on stderr, before writing, that it replaces all data and ends every session; --json is a valid file", async () => {
     const token = tokenOf(manifest, "acme", "admin@acme.test");
     expect(await meStatus(token)).toBe(200);
