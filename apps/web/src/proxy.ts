@@ -4,16 +4,10 @@ import { getConfig } from "@roster/config";
 import { type NextRequest, NextResponse } from "next/server";
 import { contentSecurityPolicy, isHttps, NONCE_HEADER, newNonce, securityHeaders } from "@/server/security-headers";
 
-/** The API reference page (src/app/docs/route.ts). */
-const API_REFERENCE_PATH = "/docs";
-
 export function proxy(request: NextRequest): NextResponse {
   const publicUrl = getConfig().nextAuthUrl;
   const nonce = newNonce();
-  const policy = contentSecurityPolicy(nonce, {
-    https: isHttps(publicUrl),
-    allowEval: request.nextUrl.pathname === API_REFERENCE_PATH,
-  });
+  const policy = contentSecurityPolicy(nonce, { https: isHttps(publicUrl) });
   // Next.js takes the nonce for its own scripts from the request's policy header.
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set(NONCE_HEADER, nonce);

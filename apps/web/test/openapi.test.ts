@@ -144,7 +144,7 @@ describe("OpenAPI document", async () => {
     const page = await fetch(`${baseUrl()}/docs`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
-    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     const html = await page.text();
     // offline: no script, no button or form that would need a service, no address but this server's
     expect(html).not.toMatch(/<(script|button|form|iframe|link)\b/i);

@@ -54,9 +54,8 @@ describe("security headers", () => {
     const scripts = d.get("script-src") ?? [];
     expect(scripts).toContain("'strict-dynamic'");
     expect(scripts).toContain(`'nonce-${nonceOf(policy)}'`);
-    // No inline script runs without the nonce anywhere; only the API reference may call eval
-    // (its bundle's validators probe for it).
-    expect(scripts.filter((s) => s.startsWith("'unsafe-"))).toEqual(path === "/docs" ? ["'unsafe-eval'"] : []);
+    // No inline script runs without the nonce anywhere, and nothing may call eval.
+    expect(scripts.filter((s) => s.startsWith("'unsafe-"))).toEqual([]);
     expect(d.has("upgrade-insecure-requests")).toBe(false);
   });
 

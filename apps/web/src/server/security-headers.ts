@@ -2,9 +2,9 @@
 // nonce with 'strict-dynamic' (Next.js reads the nonce from the request's policy and puts it on its
 // own scripts; the scripts they load inherit the trust), so no inline script runs unless the
 // server wrote it. Styles allow 'unsafe-inline': React renders `style` attributes, which a nonce
-// cannot cover, and the API reference injects its stylesheet at run time.
+// cannot cover.
 
-/** The request header that carries the nonce to pages that render their own scripts (/docs). */
+/** The request header that carries the nonce to pages that render their own scripts. */
 export const NONCE_HEADER = "x-nonce";
 
 /** A fresh nonce: 16 random bytes, base64. */
@@ -13,16 +13,12 @@ export function newNonce(): string {
   return btoa(String.fromCharCode(...bytes));
 }
 
-/**
- * The policy for one response. `allowEval` is for the API reference page alone: its bundle's
- * validation library probes `new Function` to decide whether to compile its validators, and a
- * refused probe is reported as a violation even though the page works without it.
- */
-export function contentSecurityPolicy(nonce: string, opts: { https: boolean; allowEval?: boolean }): string {
+/** The policy for one response. */
+export function contentSecurityPolicy(nonce: string, opts: { https: boolean }): string {
   const https = opts.https;
   return [
     "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${opts.allowEval ? " 'unsafe-eval'" : ""}`,
+    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'`,
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self' data:",

@@ -79,9 +79,7 @@ describe.skipIf(skipBrowserTests)("the Content-Security-Policy in the browser", 
     const t = browser.current();
     const { page } = t;
     const violations = await watchViolations(page);
-    // Its bundle is several megabytes: wait for the document, then for what the bundle renders.
     await page.goto("/docs", { waitUntil: "domcontentloaded", timeout: 60_000 });
-    // Rendered in the browser from /api/openapi.json: its text shows only once its scripts ran.
     await page.getByText("Remove organization members safely").first().waitFor({ timeout: 60_000 });
     await page.getByText("/api/v1/auth/universal-auth/login").first().waitFor();
     expect(violations).toEqual([]);
