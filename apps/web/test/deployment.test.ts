@@ -17,7 +17,8 @@ import {
 } from "./fresh-database";
 
 const FIRST_ADMIN_LINE = "npm run admin:create -- --email <e> --org <slug>";
-const SLOW = 240_000;
+// Each step starts Node processes; on a busy machine one takes tens of seconds.
+const SLOW = 600_000;
 const authSecret = randomBytes(48).toString("base64url");
 
 const adminCreate = (args: string[], env: Record<string, string | undefined>) =>

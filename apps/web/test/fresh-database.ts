@@ -105,19 +105,35 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-/** Starts `npm start` (apps/web/scripts/start.ts) and resolves once it says where it runs. */
-export function startRosterProcess(env: Record<string, string | undefined>, timeoutMs = 150_000): Promise<Started> {
+/**
+ * Starts `npm start` (apps/web/scripts/start.ts) and resolves once it says where it runs. It runs
+ * in a process group of its own, so that stopping it also stops the web server it started.
+ */
+export function startRosterProcess(env: Record<string, string | undefined>, timeoutMs = 300_000): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx(), ["apps/web/scripts/start.ts"], {
+    // node itself (not the tsx wrapper), so that SIGTERM reaches start.ts's own shutdown
+    const child = spawn(process.execPath, ["--import", "tsx", "apps/web/scripts/start.ts"], {
       cwd: repoRoot(),
       env: commandEnv(env),
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    const pid = child.pid as number;
     let output = "";
-    const exited = new Promise<void>((r) => child.once("close", () => r()));
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // the group is already gone
+      }
+    };
     const stop = async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => signalGroup("SIGKILL"), 60_000);
       await exited;
+      clearTimeout(timer);
+      signalGroup("SIGKILL"); // whatever it left behind
     };
     const timer = setTimeout(() => {
       void stop();

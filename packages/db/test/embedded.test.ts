@@ -41,7 +41,7 @@ async function selectOne(url: string): Promise<number> {
 }
 
 // Opening a PGlite data folder takes seconds, and much longer on a busy machine.
-const SLOW = 120_000;
+const SLOW = 600_000;
 
 let tmp: string;
 let dir: string;
