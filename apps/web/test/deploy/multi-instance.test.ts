@@ -191,13 +191,13 @@ describe("several instances behind a load balancer", () => {
         const ids = invites.map((m) => m.id);
         const [web1] = dep.instances as [(typeof dep.instances)[number]];
 
-        // Hold the organization's removal lock, so the removal is provably in flight (waiting on
-        // it inside its transaction) when SIGTERM arrives.
+        // Hold a lock on one of the rows the removal deletes, so the removal is provably in flight
+        // (waiting on that row inside its transaction) when SIGTERM arrives.
         const holder = new pg.Client({ connectionString: inject("databaseUrl") });
         await holder.connect();
         try {
           await holder.query("BEGIN");
-          await holder.query("SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE", [acme.id]);
+          await holder.query("SELECT 1 FROM org_memberships WHERE id = $1 FOR UPDATE", [ids[ids.length - 1]]);
           const removal = send(web1.url, "DELETE", membershipsPath(acme.id), {
             bearer: tokenOf(manifest, "acme", "admin@acme.test"),
             json: { membershipIds: ids },
