@@ -3,7 +3,8 @@
 // through one instance holds on the other, for password sign-in (per account and per client
 // address) and for Universal Auth (per client id); a parallel burst spread over both runs no more
 // attempts than the rule allows; the sign-in form says how long to wait.
-// The servers trust X-Forwarded-For (TRUST_PROXY), so each request can come from an address of
+// The servers trust one proxy hop (TRUST_PROXY=1: the test itself, on loopback), so the address
+// each request names in X-Forwarded-For is its client address, and each request can come from one of
 // its own and the per-account and per-address counts can be told apart.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -60,7 +61,7 @@ describe.skipIf(!redisUp)("sign-in throttles shared by two instances on one Redi
       PORT: String(await freePort()),
       REDIS_URL,
       REDIS_KEY_PREFIX: PREFIX,
-      TRUST_PROXY: "true",
+      TRUST_PROXY: "1",
       LOG_LEVEL: "warn",
     });
     return startRoster({ config, seedIfEmpty: false, serverOutput: logFd, log: () => {} });
