@@ -69,7 +69,9 @@ describe("security headers", () => {
       nonces.add(nonce as string);
       const html = await res.text();
       const scripts = html.match(/<script\b[^>]*>/g) ?? [];
-      expect(scripts.length).toBeGreaterThan(0);
+      // The API reference is rendered on the server with no script at all; the pages have Next's.
+      if (path === "/docs") expect(scripts).toEqual([]);
+      else expect(scripts.length).toBeGreaterThan(0);
       for (const tag of scripts) expect(tag, `${path}: ${tag}`).toContain(`nonce="${nonce}"`);
     }
     expect(nonces.size).toBe(4);
