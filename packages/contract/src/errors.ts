@@ -12,6 +12,7 @@ export const ERROR_NAMES = [
   "PermissionDenied",
   "NotFound",
   "PermissionBoundaryError",
+  "Conflict",
   "RateLimitExceeded",
   "MethodNotAllowed",
   "InternalServerError",
