@@ -120,7 +120,7 @@ function snapshotsStatement(orgId: string, batchId: string, windowDays: number, 
     LEFT JOIN users u ON u.id = m.user_id
     LEFT JOIN org_roles r ON r.id = m.role_id AND r.org_id = s.org_id
     WHERE s.org_id = ${orgId}::uuid AND s.batch_id = ${batchId}
-    ORDER BY s.id
+    ORDER BY m.id
     ${lock ? Prisma.sql`FOR UPDATE OF s` : Prisma.empty}`;
 }
 
