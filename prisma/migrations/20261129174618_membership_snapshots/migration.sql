@@ -1,3 +1,6 @@
+-- CreateExtension
+CREATE EXTENSION IF NOT EXISTS "pg_trgm";
+
 -- CreateTable
 CREATE TABLE "membership_snapshots" (
     "id" UUID NOT NULL DEFAULT gen_random_uuid(),
