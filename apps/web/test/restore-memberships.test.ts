@@ -2,19 +2,24 @@
 // comes back exactly as it was (every column of every row, but updatedAt), all or nothing, with
 // each conflict listed; skipConflicts restores the rest; the permission, the privilege boundary
 // and the organization's own batches only.
+
+import { reseed } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import { describe, expect, it } from "vitest";
 import {
   ADMIN,
   ADMIN2,
   type Fx,
+  fixtures,
   MEMBER,
   type Outcome,
   REMOVER,
   REQ_ID,
+  rest,
   Seeded,
   SURFACES,
   testDb,
+  trpcCallerFor,
   unchangedProbe,
 } from "./surfaces";
 
@@ -235,5 +240,34 @@ describe.each(SURFACES)("restore a removal over $name", (surface) => {
     await expectRefused(db, () => restore(fx, { batchId: "req-00000000000000" }), 404, "NotFound");
     await expectRefused(db, () => restore(fx, { batchId: "nope" }), 422, "ValidationFailure");
     await expectRefused(db, () => restore(fx, { batchId, extra: 1 }), 422, "ValidationFailure");
+  });
+});
+
+describe("previewRestoreMemberships", () => {
+  it("shows what would come back and what conflicts, writing nothing", async () => {
+    const fx = fixtures(await reseed());
+    const db = await testDb();
+    const emails = [ADMIN2, "user010@acme.test"];
+    const out = await rest.bulkDelete({
+      authorization: fx.bearer(ADMIN),
+      orgId: fx.acme.id,
+      body: { membershipIds: emails.map((e) => fx.id(e)) },
+    });
+    expect(out.status).toBe(200);
+    await db.orgMembership.create({
+      data: { orgId: fx.acme.id, userId: fx.userId("user010@acme.test"), role: "member", status: "accepted" },
+    });
+    const before = await unchangedProbe(db);
+    const input = { organizationId: fx.acme.id, batchId: out.reqId };
+    const preview = await (await trpcCallerFor(fx.bearer(ADMIN))).organizations.previewRestoreMemberships(input);
+    expect(preview.memberships.map((m) => m.id).sort()).toEqual(emails.map((e) => fx.id(e)).sort());
+    expect(preview.conflicts).toEqual([{ membershipId: fx.id("user010@acme.test"), reason: "memberExists" }]);
+    expect(preview.projectMembershipCount).toBe(0);
+    expect(preview.blocker).toBeNull();
+    expect(Date.parse(preview.expiresAt as string)).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    // a member may read members but not create them: the preview names what would stop the restore
+    const asMember = await (await trpcCallerFor(fx.bearer(MEMBER))).organizations.previewRestoreMemberships(input);
+    expect(asMember.blocker).toMatchObject({ statusCode: 403, error: "PermissionDenied" });
+    expect(await unchangedProbe(db)).toEqual(before);
   });
 });
