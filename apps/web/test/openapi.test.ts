@@ -169,7 +169,7 @@ describe("OpenAPI document", async () => {
         expect(section).toContain(`curl -s`);
       }
     }
-    expect(operations).toBe(5);
+    expect(operations).toBe(6);
     // the error envelope and the bulk delete's bound are spelled out
     expect(html).toContain("<code>statusCode</code>");
     expect(html).toMatch(/<code>membershipIds<\/code><\/td><td>array of string<\/td><td>[^<]*at most 1000 items/);

@@ -53,6 +53,8 @@ export interface Surface {
   bulkDelete(call: Call & { body: unknown }): Promise<Outcome>;
   /** The companion read: `{ users }` (tRPC: every page of listMemberships, as the REST route does). */
   listMemberships(call: Call): Promise<Outcome>;
+  /** Undo of a removal: POST .../memberships/restore with `body` (tRPC: restoreMemberships). */
+  restore(call: Call & { body: Record<string, unknown> }): Promise<Outcome>;
 }
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
@@ -141,6 +143,16 @@ export const rest: Surface = {
   async listMemberships({ authorization, orgId }) {
     return restOutcome(
       await sendRaw({ method: "GET", path: membershipsPath(orgId), headers: restHeaders(authorization) }),
+    );
+  },
+  async restore({ authorization, orgId, body }) {
+    return restOutcome(
+      await sendRaw({
+        method: "POST",
+        path: `${membershipsPath(orgId)}/restore`,
+        headers: restHeaders(authorization, { "content-type": "application/json" }),
+        body: JSON.stringify(body),
+      }),
     );
   },
 };
@@ -235,6 +247,12 @@ export const trpc: Surface = {
         if (!cursor) return { users };
       }
     });
+  },
+  restore({ authorization, orgId, body }) {
+    const input = { organizationId: orgId, ...body } as Parameters<
+      ReturnType<typeof createCaller>["organizations"]["restoreMemberships"]
+    >[0];
+    return trpcCall(authorization, (c) => c.organizations.restoreMemberships(input));
   },
 };
 

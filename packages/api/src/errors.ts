@@ -104,6 +104,12 @@ export class PermissionBoundaryError extends AppError {
   readonly errorName = "PermissionBoundaryError";
 }
 
+/** A restore that would clash with what changed since the removal; `details` lists each clash. */
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly errorName = "Conflict";
+}
+
 export class RateLimitError extends AppError {
   readonly status = 429;
   readonly errorName = "RateLimitExceeded";

@@ -6,6 +6,9 @@ import {
   IdentityTokenBody,
   ListMembershipsRestResponse,
   ReqId,
+  RestoreConflict,
+  RestoreMembershipsBody,
+  RestoreMembershipsResponse,
   RevokeIdentityTokenResponse,
   UniversalAuthLoginBody,
   ValidationIssue,
@@ -23,7 +26,7 @@ const schemaOf = (schema: z.ZodType, io: "input" | "output"): JsonSchema => {
   return rest;
 };
 
-/** The error envelope as answered with one status: `details` only on 400 and 403. */
+/** The error envelope as answered with one status: `details` only on 400 and 403, and a restore's 409. */
 function errorEnvelope(status: number): z.ZodType {
   const base = {
     reqId: ReqId,
@@ -33,6 +36,7 @@ function errorEnvelope(status: number): z.ZodType {
   if (status === 422) return z.object({ ...base, message: z.array(ValidationIssue) }).strict();
   if (status === 400 || status === 403)
     return z.object({ ...base, message: z.string(), details: z.unknown().optional() }).strict();
+  if (status === 409) return z.object({ ...base, message: z.string(), details: z.array(RestoreConflict) }).strict();
   return z.object({ ...base, message: z.string() }).strict();
 }
 
@@ -41,7 +45,8 @@ const DESCRIPTIONS: Record<number, string> = {
   400: "Bad request: invalid JSON, own membership, or the last admin would be removed",
   401: "Missing, invalid, expired or revoked access token, or invalid credentials",
   403: "Not a member, other organization, permission denied, or privilege boundary",
-  404: "Memberships not found in the organization",
+  404: "Memberships (or the removal to restore) not found in the organization",
+  409: "The removal cannot be restored as it was: details lists each conflict, and nothing was restored",
   413: "Request body larger than 1 MiB",
   422: "Body or path fails the schema",
   429: "Rate limit exceeded",
@@ -162,6 +167,32 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
               content: { "application/json": { schema: schemaOf(ListMembershipsRestResponse, "output") } },
             },
             ...errorResponses([401, 403, 422, 429, 500]),
+          },
+          security: [{ bearerAuth: [] }],
+        },
+      },
+      "/api/v2/organizations/{organizationId}/memberships/restore": {
+        post: {
+          tags: ["Organizations"],
+          description:
+            "Undo a bulk delete: put the memberships of a removal (its request id) back as they were, within RESTORE_WINDOW_DAYS",
+          operationId: "restoreOrgMemberships",
+          parameters: [
+            {
+              ...organizationIdParameter,
+              description: "The ID of the organization the memberships were removed from.",
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: schemaOf(RestoreMembershipsBody, "input") } },
+          },
+          responses: {
+            "200": {
+              description: "The memberships put back, and what skipConflicts left out",
+              content: { "application/json": { schema: schemaOf(RestoreMembershipsResponse, "output") } },
+            },
+            ...errorResponses([401, 403, 404, 409, 413, 422, 429, 500]),
           },
           security: [{ bearerAuth: [] }],
         },

@@ -48,6 +48,8 @@ export function covers(callerRules: readonly PermissionRule[], targetRules: read
 /** The principal a mutation acts on, as a privilege boundary refusal names it. */
 export type BoundaryTarget =
   | { kind: "member"; membershipId: string }
+  /** A removed membership a restore would put back. */
+  | { kind: "restore"; membershipId: string }
   | { kind: "identity"; identityId: string; name: string }
   /** The role a new principal would be given. */
   | { kind: "role" };
@@ -56,6 +58,8 @@ function boundaryMessage(target: BoundaryTarget): string {
   switch (target.kind) {
     case "member":
       return `Failed to remove member ${target.membershipId} from the organization: your privileges do not cover theirs`;
+    case "restore":
+      return `Failed to restore member ${target.membershipId} to the organization: your privileges do not cover theirs`;
     case "identity":
       return `Failed to act on identity ${target.name} (${target.identityId}): your privileges do not cover theirs`;
     case "role":

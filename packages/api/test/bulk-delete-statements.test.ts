@@ -10,6 +10,7 @@ import type { Db, DbHandle } from "@roster/db";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { verifyBearer } from "../src/auth/caller";
 import { bulkDeleteMemberships, MEMBERSHIP_DELETED_EVENT } from "../src/services/bulk-delete-memberships";
+import { restoreMemberships } from "../src/services/membership-snapshots";
 import { baseUrl, memberOf, openTestDb, orgOf, reseed, testDb, tokenOf } from "./support";
 
 const MAX_STATEMENTS = 10;
@@ -144,7 +145,7 @@ describe("bulk delete: statements per request", () => {
     expect(many.transaction.length).toBeLessThanOrEqual(MAX_STATEMENTS);
     // The rows are locked by the transaction's first read; removing plain members takes no
     // organization lock (only a removal that includes an active admin does), and everything is
-    // written by one statement.
+    // written by one statement (the snapshot for undo and the purge of expired ones included).
     expect(many.transaction[1]).toMatch(/FROM\s+org_memberships\b[\s\S]*FOR UPDATE/i);
     for (const t of [one, many]) {
       expect(t.transaction.filter((s) => /FROM\s+organizations\b[\s\S]*FOR NO KEY UPDATE/i.test(s))).toEqual([]);
@@ -162,6 +163,56 @@ describe("bulk delete: statements per request", () => {
     expect(batch).toHaveLength(BULK);
     expect(new Set(batch.map((e) => e.targetId))).toEqual(new Set(extra));
     expect(batch.every((e) => e.eventType === MEMBERSHIP_DELETED_EVENT)).toBe(true);
+    // The same one writing statement kept the snapshot a restore puts back: a row per
+    // membership, with the project memberships (and their role rows) removed with it.
+    const snapshots = await prisma.membershipSnapshot.findMany({
+      where: { batchId: "req-stmts000001000" },
+      select: { membershipId: true, projectMemberships: true },
+    });
+    expect(new Set(snapshots.map((s) => s.membershipId))).toEqual(new Set(extra));
+    const kept = snapshots.flatMap((s) => s.projectMemberships as { roles: unknown[] }[]);
+    expect(kept).toHaveLength(Math.ceil(BULK / 2) + BULK);
+    expect(kept.every((pm) => pm.roles.length === 1)).toBe(true);
+  });
+
+  it("restores the 1000 with the same, small number of statements as 1", async () => {
+    const prisma = handle.prisma;
+    const caller = await verifyBearer(
+      prisma,
+      `Bearer ${tokenOf(manifest, "acme", "admin@acme.test")}`,
+      getConfig().authSecret,
+    );
+    const counted = async (batchId: string) => {
+      const reqId = `req-undo${batchId.slice(-10)}`;
+      const log: { sql: string; at: number }[] = [];
+      recording = log;
+      const started = performance.now();
+      let restored: number;
+      try {
+        const out = await restoreMemberships(prisma, caller, { batchId }, { reqId, ip: null, userAgent: null });
+        restored = out.memberships.length;
+      } finally {
+        recording = null;
+      }
+      return { statements: log.map((x) => x.sql), restored, ms: performance.now() - started };
+    };
+    const one = await counted("req-stmts000000001");
+    const many = await counted("req-stmts000001000");
+    expect(one.restored).toBe(1);
+    expect(many.restored).toBe(BULK);
+    console.log(
+      `[restore statements, ${inject("databaseKind")}] 1 membership: ${one.statements.length} statements (${one.ms.toFixed(1)} ms); ` +
+        `${BULK}: ${many.statements.length} statements, service call ${many.ms.toFixed(1)} ms ` +
+        `(the removal of the same ${BULK}: ${results["1000"]?.ms.toFixed(1)} ms)`,
+    );
+    // BEGIN, the organization lock, the locking read of the snapshots, one writing statement, COMMIT.
+    expect(many.statements.length).toBe(one.statements.length);
+    expect(many.statements.length).toBeLessThanOrEqual(MAX_STATEMENTS);
+    expect(many.statements[1]).toMatch(/FROM\s+organizations\b[\s\S]*FOR NO KEY UPDATE/i);
+    expect(many.statements.filter((q) => /^\s*(WITH|DELETE|INSERT|UPDATE)\b/i.test(q))).toHaveLength(1);
+    expect(await handle.prisma.orgMembership.count({ where: { orgId: orgOf(manifest, "acme").id } })).toBe(
+      orgOf(manifest, "acme").members.length + BULK,
+    );
   });
 
   it("deletes 1000 ids through REST over HTTP", async () => {

@@ -83,6 +83,7 @@ const EnvSchema = z.object({
     .refine((v) => v === undefined || v === "" || URL.canParse(v), "NEXTAUTH_URL must be an absolute URL"),
   PORT: intFrom("PORT", 3000, 0, 65535),
   MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
+  RESTORE_WINDOW_DAYS: intFrom("RESTORE_WINDOW_DAYS", 7, 0, 3650),
   TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
   REDIS_URL: redisUrl,
   REDIS_KEY_PREFIX: z
@@ -168,6 +169,8 @@ export interface Config {
   nextAuthUrl: string | undefined;
   port: number;
   maxBulkDelete: number;
+  /** Days a removal can be restored (its snapshots are kept that long; 0 keeps none). */
+  restoreWindowDays: number;
   /** Which proxies in front may vouch for X-Forwarded-For (none: the connection's peer is the client). */
   trustProxy: TrustProxy;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
@@ -237,6 +240,7 @@ export function loadConfig(
     nextAuthUrl: e.NEXTAUTH_URL || undefined,
     port: e.PORT,
     maxBulkDelete: e.MAX_BULK_DELETE,
+    restoreWindowDays: e.RESTORE_WINDOW_DAYS,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (stdoutIsTty ? "pretty" : "json"),

@@ -58,6 +58,7 @@ describe("loadConfig", () => {
       port: 3000,
       trustProxy: { kind: "none" },
       maxBulkDelete: 1000,
+      restoreWindowDays: 7,
       logLevel: "info",
       logFormat: "json",
       redisUrl: undefined,
@@ -85,6 +86,7 @@ describe("loadConfig", () => {
         NODE_ENV: "production",
         PORT: "8080",
         MAX_BULK_DELETE: "50",
+        RESTORE_WINDOW_DAYS: "0",
         LOG_LEVEL: "debug",
         NEXTAUTH_URL: "https://roster.example.com",
       },
@@ -94,6 +96,7 @@ describe("loadConfig", () => {
       nodeEnv: "production",
       port: 8080,
       maxBulkDelete: 50,
+      restoreWindowDays: 0,
       logLevel: "debug",
       nextAuthUrl: "https://roster.example.com",
     });
@@ -184,6 +187,18 @@ describe("loadConfig", () => {
     { name: 'PORT "-1"', env: { PORT: "-1" }, variable: "PORT", detail: /-1/ },
     { name: "MAX_BULK_DELETE 0", env: { MAX_BULK_DELETE: "0" }, variable: "MAX_BULK_DELETE", detail: /got 0/ },
     { name: "MAX_BULK_DELETE 1.5", env: { MAX_BULK_DELETE: "1.5" }, variable: "MAX_BULK_DELETE", detail: /1\.5/ },
+    {
+      name: "RESTORE_WINDOW_DAYS -1",
+      env: { RESTORE_WINDOW_DAYS: "-1" },
+      variable: "RESTORE_WINDOW_DAYS",
+      detail: /-1/,
+    },
+    {
+      name: "RESTORE_WINDOW_DAYS 4000",
+      env: { RESTORE_WINDOW_DAYS: "4000" },
+      variable: "RESTORE_WINDOW_DAYS",
+      detail: /got 4000/,
+    },
     {
       name: 'TRUST_PROXY "maybe"',
       env: { TRUST_PROXY: "maybe" },

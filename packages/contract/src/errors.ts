@@ -12,6 +12,7 @@ export const ERROR_NAMES = [
   "PermissionDenied",
   "NotFound",
   "PermissionBoundaryError",
+  "Conflict",
   "RateLimitExceeded",
   "MethodNotAllowed",
   "InternalServerError",
@@ -28,7 +29,7 @@ export const ValidationIssue = z.object({
 });
 export type ValidationIssue = z.infer<typeof ValidationIssue>;
 
-/** The error envelope: `details` only on 400 and 403, no other key. */
+/** The error envelope: `details` only on 400, 403 and 409 (a restore's conflicts), no other key. */
 export const ErrorEnvelope = z
   .object({
     reqId: ReqId,

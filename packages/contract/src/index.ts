@@ -5,4 +5,5 @@ export * from "./identities";
 export * from "./manifest";
 export * from "./memberships";
 export * from "./permissions";
+export * from "./restore";
 export * from "./viewer";

@@ -36,6 +36,7 @@ const TABLES = [
   "identity_universal_auths",
   "identity_client_secrets",
   "identity_access_tokens",
+  "membership_snapshots",
 ];
 const tmpDirs: string[] = [];
 afterAll(() => {

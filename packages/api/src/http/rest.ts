@@ -72,7 +72,10 @@ function envelope(err: AppError, reqId: string): ErrorEnvelope {
     message: err instanceof ValidationError ? err.issues : err.message,
     error: err.errorName,
   };
-  if ((err.status === 400 || err.status === 403) && err.details !== undefined) body.details = err.details;
+  // The contract's 400 and 403 carry details; so does a restore's 409 (the list of conflicts).
+  if ((err.status === 400 || err.status === 403 || err.status === 409) && err.details !== undefined) {
+    body.details = err.details;
+  }
   return body;
 }
 

@@ -8,11 +8,15 @@ import {
   ListMembershipsInput,
   ListMembershipsOutput,
   PreviewBulkDeleteMembershipsResponse,
+  PreviewRestoreMembershipsInput,
+  PreviewRestoreMembershipsResponse,
+  RestoreMembershipsInput,
   StreamMembershipsInput,
 } from "@roster/contract";
 import { listAuditBatches } from "../services/audit";
 import { bulkDeleteMemberships, previewBulkDeleteMemberships } from "../services/bulk-delete-memberships";
 import { listMembershipIds, listMemberships, streamMemberships } from "../services/list-memberships";
+import { previewRestoreMemberships, restoreMemberships } from "../services/membership-snapshots";
 import { createTRPCRouter, orgProcedure } from "../trpc";
 
 const BulkDeleteInput = bulkDeleteMembershipsInput(() => getConfig().maxBulkDelete);
@@ -40,6 +44,20 @@ export const organizationsRouter = createTRPCRouter({
   previewBulkDeleteMemberships: orgProcedure(BulkDeleteInput, readMembers)
     .output(PreviewBulkDeleteMembershipsResponse)
     .mutation(({ ctx, input }) => previewBulkDeleteMemberships(ctx.prisma, ctx.caller, input.membershipIds)),
+
+  /**
+   * Undo of a removal: puts the batch (the removal's request id) back as it was. Check 9 is
+   * `create` on `member`; the service applies the privilege boundary and the conflicts.
+   */
+  restoreMemberships: orgProcedure(RestoreMembershipsInput, { action: "create", subject: "member" }).mutation(
+    ({ ctx, input }) =>
+      restoreMemberships(ctx.prisma, ctx.caller, input, { reqId: ctx.reqId, ip: ctx.ip, userAgent: ctx.userAgent }),
+  ),
+
+  /** What restoreMemberships would do now: the batch, its conflicts, and what would stop it. */
+  previewRestoreMemberships: orgProcedure(PreviewRestoreMembershipsInput, readMembers)
+    .output(PreviewRestoreMembershipsResponse)
+    .query(({ ctx, input }) => previewRestoreMemberships(ctx.prisma, ctx.caller, input.batchId)),
 
   listMemberships: orgProcedure(ListMembershipsInput, readMembers)
     .output(ListMembershipsOutput)

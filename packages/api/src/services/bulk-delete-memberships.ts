@@ -10,7 +10,10 @@
 //   taken after the row locks, so removals of admins are serialised and check 13 counts what the
 //   previous one committed. Removals of non-admins cannot change that count and run concurrently.
 // A transaction's round trips: BEGIN, the locking read, [the organization lock, the admin count],
-// one statement that writes everything, COMMIT.
+// one statement that writes everything, COMMIT. That statement also keeps the snapshot a restore
+// puts back (membership-snapshots.ts) and purges a bounded number of expired snapshots.
+
+import { getConfig } from "@roster/config";
 import type {
   BulkDeleteMembershipsResponse,
   MembershipWithUserDto,
@@ -23,6 +26,7 @@ import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, ForbiddenError, NotFoundError, PermissionDeniedError } from "../errors";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import { type MembershipRow, toMembershipDto, toMembershipWithUserDto } from "./membership-dto";
+import { purgeExpiredSnapshots, snapshotInsert } from "./membership-snapshots";
 
 export const MEMBERSHIP_DELETED_EVENT = "organization.membership.deleted";
 const MAX_IDS_IN_MESSAGE = 20;
@@ -228,11 +232,17 @@ async function countProjectMemberships(tx: Tx, orgId: string, targets: Target[])
 /**
  * The effects of a 200 in one statement (one round trip): the organization memberships, the
  * removed users' project memberships in this organization's projects (their role rows go by ON
- * DELETE CASCADE), and one audit event per membership, the per-row values travelling as arrays.
+ * DELETE CASCADE), one audit event per membership, the per-row values travelling as arrays, and
+ * the snapshot of what went (kept `windowDays`; none with 0), with expired snapshots purged.
  * Every row it deletes was locked by the locking read, so it deletes exactly the targets; it
  * answers how many memberships it deleted.
  */
-export function removalStatement(caller: Caller, targets: Target[], origin: RequestOrigin): Prisma.Sql {
+export function removalStatement(
+  caller: Caller,
+  targets: Target[],
+  origin: RequestOrigin,
+  windowDays: number = getConfig().restoreWindowDays,
+): Prisma.Sql {
   const orgId = caller.organizationId;
   const metadata = targets.map((t) =>
     JSON.stringify({
@@ -246,10 +256,15 @@ export function removalStatement(caller: Caller, targets: Target[], origin: Requ
     WITH removed AS (
       DELETE FROM org_memberships m USING unnest(${targets.map((t) => t.id)}::uuid[]) AS k(id)
       WHERE m.id = k.id AND m.org_id = ${orgId}::uuid
-      RETURNING m.id
+      RETURNING m.*
     ), projects_left AS (
       DELETE FROM project_memberships pm USING unnest(${userIdsOf(targets)}::uuid[]) AS k(id), projects p
       WHERE pm.user_id = k.id AND pm.project_id = p.id AND p.org_id = ${orgId}::uuid
+      RETURNING pm.*
+    ), snapshot AS (
+      ${snapshotInsert(orgId, origin.reqId, windowDays)}
+    ), purged AS (
+      ${purgeExpiredSnapshots(windowDays)}
     ), audited AS (
       INSERT INTO audit_events (org_id, actor_type, actor_id, actor_identity_id, event_type, target_type,
                                 target_id, batch_id, ip, user_agent, metadata)

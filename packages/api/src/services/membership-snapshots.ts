@@ -1,0 +1,322 @@
+// Undo of a removal. Every removal keeps, in its one writing statement, a snapshot of each
+// membership it deletes: the org_memberships row as to_jsonb wrote it, and the project
+// memberships removed with it, each with its project_membership_roles rows. A restore puts those
+// rows back with jsonb_populate_record (same ids, same values; `updated_at` becomes now) in one
+// statement, all or nothing unless `skipConflicts`.
+//
+// Snapshots are kept RESTORE_WINDOW_DAYS (0 keeps none). Expired ones are purged opportunistically:
+// each removal and each restore deletes at most PURGE_LIMIT of them in its writing statement
+// (SKIP LOCKED, so it never waits on a restore holding one). A batch whose snapshots are gone but
+// whose removal is in the audit log answers 409 `expired`, not 404.
+//
+// Locking: a restore takes the organization's row (FOR NO KEY UPDATE) first, as a removal of an
+// admin does before its last-admin count, so the two are serialised and neither counts admins the
+// other is about to change; then the batch's snapshot rows (FOR UPDATE), so two restores of one
+// batch run one after the other and the second sees `alreadyRestored`.
+// A restore's round trips: BEGIN, the organization lock, the locking read, one statement that
+// writes everything, COMMIT.
+
+import { getConfig } from "@roster/config";
+import type {
+  MembershipDto,
+  OrgRole,
+  PreviewRestoreMembershipsResponse,
+  RestoreConflict,
+  RestoreMembershipsResponse,
+} from "@roster/contract";
+import { type Db, Prisma, toDbRole } from "@roster/db";
+import type { Caller } from "../auth/caller";
+import { ConflictError, NotFoundError, PermissionDeniedError } from "../errors";
+import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
+import type { RequestOrigin } from "./bulk-delete-memberships";
+import { toMembershipDto } from "./membership-dto";
+
+export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
+/** The most expired snapshots one removal or restore deletes. */
+export const PURGE_LIMIT = 1000;
+
+type Tx = Db | Prisma.TransactionClient;
+
+/**
+ * The snapshot rows of a removal's writing statement, which names the deleted memberships
+ * `removed` and the deleted project memberships `projects_left` (both `RETURNING *`). Every part
+ * of one statement reads the rows as they were before it, so the role rows, which go by ON DELETE
+ * CASCADE, are still there to copy.
+ */
+export function snapshotInsert(orgId: string, batchId: string, windowDays: number): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO membership_snapshots (org_id, batch_id, membership_id, membership, project_memberships)
+    SELECT ${orgId}::uuid, ${batchId}, r.id, to_jsonb(r),
+           coalesce((SELECT jsonb_agg(to_jsonb(pl) || jsonb_build_object('roles', coalesce(
+                       (SELECT jsonb_agg(to_jsonb(pr) ORDER BY pr.id) FROM project_membership_roles pr
+                        WHERE pr.project_membership_id = pl.id), '[]'::jsonb)) ORDER BY pl.id)
+                     FROM projects_left pl WHERE pl.user_id = r.user_id), '[]'::jsonb)
+    FROM removed r
+    WHERE ${windowDays}::int > 0`;
+}
+
+/** At most PURGE_LIMIT snapshots older than the window, oldest first, skipping rows a restore holds. */
+export function purgeExpiredSnapshots(windowDays: number): Prisma.Sql {
+  return Prisma.sql`
+    DELETE FROM membership_snapshots WHERE id IN (
+      SELECT id FROM membership_snapshots
+      WHERE created_at < now() - make_interval(days => ${windowDays}::int)
+      ORDER BY created_at LIMIT ${PURGE_LIMIT} FOR UPDATE SKIP LOCKED)`;
+}
+
+interface SnapshotRow {
+  snapshotId: string;
+  id: string;
+  role: OrgRole;
+  status: "invited" | "accepted";
+  inviteEmail: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  userId: string | null;
+  orgId: string;
+  roleId: string | null;
+  projectFavorites: string[];
+  isActive: boolean;
+  lastInvitedAt: Date | null;
+  lastLoginAuthMethod: string | null;
+  lastLoginTime: Date | null;
+  rolePermissions: Prisma.JsonValue | null;
+  restored: boolean;
+  expired: boolean;
+  expiresAt: Date;
+  memberExists: boolean;
+  userGone: boolean;
+  customRoleGone: boolean;
+  projects: { id: string; projectId: string; gone: boolean; taken: boolean }[];
+}
+
+const MEMBERSHIP_COLUMNS = Prisma.sql`
+  m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
+  m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
+  m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
+  m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
+  m.last_login_time AS "lastLoginTime"`;
+
+/** The batch's snapshots with what clashes now, locked with `lock`. */
+function snapshotsStatement(orgId: string, batchId: string, windowDays: number, lock: boolean): Prisma.Sql {
+  return Prisma.sql`
+    SELECT s.id AS "snapshotId", ${MEMBERSHIP_COLUMNS}, r.permissions AS "rolePermissions",
+      s.restored_at IS NOT NULL AS restored,
+      s.created_at < now() - make_interval(days => ${windowDays}::int) AS expired,
+      s.created_at + make_interval(days => ${windowDays}::int) AS "expiresAt",
+      EXISTS (SELECT 1 FROM org_memberships x
+              WHERE x.id = m.id OR (x.org_id = s.org_id AND x.user_id = m.user_id)) AS "memberExists",
+      (m.user_id IS NOT NULL AND u.id IS NULL) AS "userGone",
+      (m.role_id IS NOT NULL AND r.id IS NULL) AS "customRoleGone",
+      (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                'id', pm.id, 'projectId', pm.project_id,
+                'gone', NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = pm.project_id AND p.org_id = s.org_id),
+                'taken', EXISTS (SELECT 1 FROM project_memberships x
+                                 WHERE x.id = pm.id OR (x.project_id = pm.project_id AND x.user_id = pm.user_id)))
+              ORDER BY pm.id), '[]'::jsonb)
+       FROM jsonb_populate_recordset(null::project_memberships, s.project_memberships) pm) AS projects
+    FROM membership_snapshots s
+    CROSS JOIN LATERAL jsonb_populate_record(null::org_memberships, s.membership) m
+    LEFT JOIN users u ON u.id = m.user_id
+    LEFT JOIN org_roles r ON r.id = m.role_id AND r.org_id = s.org_id
+    WHERE s.org_id = ${orgId}::uuid AND s.batch_id = ${batchId}
+    ORDER BY m.id
+    ${lock ? Prisma.sql`FOR UPDATE OF s` : Prisma.empty}`;
+}
+
+const dto = (row: SnapshotRow): MembershipDto => toMembershipDto({ ...row, role: toDbRole(row.role) });
+
+interface RestorePlan {
+  rows: SnapshotRow[];
+  conflicts: RestoreConflict[];
+  /** The snapshots to restore, and the project memberships to restore with them. */
+  restorable: SnapshotRow[];
+  projectMembershipIds: string[];
+}
+
+/** Sorts each membership and project membership into restorable or conflicting. */
+function sortOut(rows: SnapshotRow[]): RestorePlan {
+  const conflicts: RestoreConflict[] = [];
+  const restorable: SnapshotRow[] = [];
+  const projectMembershipIds: string[] = [];
+  for (const row of rows) {
+    const reason = row.expired
+      ? "expired"
+      : row.restored
+        ? "alreadyRestored"
+        : row.userGone
+          ? "userGone"
+          : row.memberExists
+            ? "memberExists"
+            : row.customRoleGone
+              ? "customRoleGone"
+              : null;
+    if (reason) {
+      conflicts.push({ membershipId: row.id, reason });
+      continue;
+    }
+    restorable.push(row);
+    for (const p of row.projects) {
+      if (p.gone) conflicts.push({ membershipId: row.id, reason: "projectGone", projectId: p.projectId });
+      else if (p.taken) conflicts.push({ membershipId: row.id, reason: "projectMemberExists", projectId: p.projectId });
+      else projectMembershipIds.push(p.id);
+    }
+  }
+  return { rows, conflicts, restorable, projectMembershipIds };
+}
+
+function notFound(orgId: string, batchId: string): NotFoundError {
+  return new NotFoundError(`Removal ${batchId} not found in organization ${orgId}`);
+}
+
+function permissionDenied(caller: Caller): PermissionDeniedError {
+  return new PermissionDeniedError("You are not allowed to create on member", rulesForSubject(caller.rules, "member"));
+}
+
+/**
+ * The batch's rows, or, when its snapshots are gone (purged, or never kept with a window of 0)
+ * but the removal is in the audit log, an `expired` conflict per membership it removed.
+ */
+async function readPlan(tx: Tx, caller: Caller, batchId: string, windowDays: number, lock: boolean) {
+  const orgId = caller.organizationId;
+  const rows = await tx.$queryRaw<SnapshotRow[]>(snapshotsStatement(orgId, batchId, windowDays, lock));
+  if (rows.length > 0) return { plan: sortOut(rows), expiresAt: rows[0]?.expiresAt ?? null };
+  const removed = await tx.$queryRaw<{ targetId: string }[]>`
+    SELECT target_id AS "targetId" FROM audit_events
+    WHERE org_id = ${orgId}::uuid AND batch_id = ${batchId} AND event_type = 'organization.membership.deleted'
+    ORDER BY target_id`;
+  if (removed.length === 0) throw notFound(orgId, batchId);
+  const conflicts = removed.map((e) => ({ membershipId: e.targetId, reason: "expired" as const }));
+  return { plan: { rows, conflicts, restorable: [], projectMembershipIds: [] }, expiresAt: null };
+}
+
+/** The privilege boundary over every role the batch would put back. */
+function boundary(caller: Caller, rows: SnapshotRow[]) {
+  for (const row of rows) {
+    const beyond = privilegeBoundary(caller.rules, rulesForRole(row.role, row.rolePermissions), {
+      kind: "restore",
+      membershipId: row.id,
+    });
+    if (beyond) return beyond;
+  }
+  return null;
+}
+
+function conflictError(batchId: string, conflicts: RestoreConflict[]): ConflictError {
+  const n = conflicts.length;
+  return new ConflictError(
+    `Removal ${batchId} cannot be restored as it was: ${n} conflict${n === 1 ? "" : "s"}. Nothing was restored.`,
+    conflicts,
+  );
+}
+
+/** The writing statement of a restore: everything in one round trip, answering the memberships put back. */
+function restoreStatement(
+  caller: Caller,
+  batchId: string,
+  plan: RestorePlan,
+  origin: RequestOrigin,
+  windowDays: number,
+) {
+  const orgId = caller.organizationId;
+  return Prisma.sql`
+    WITH snap AS (
+      SELECT s.id, s.membership, s.project_memberships FROM unnest(${plan.restorable.map((r) => r.snapshotId)}::uuid[]) AS k(id)
+      JOIN membership_snapshots s ON s.id = k.id
+    ), restored AS (
+      INSERT INTO org_memberships (id, org_id, user_id, invite_email, role, role_id, status, project_favorites,
+                                   is_active, last_invited_at, last_login_auth_method, last_login_time,
+                                   created_at, updated_at)
+      SELECT m.id, m.org_id, m.user_id, m.invite_email, m.role, m.role_id, m.status, m.project_favorites,
+             m.is_active, m.last_invited_at, m.last_login_auth_method, m.last_login_time, m.created_at, now()
+      FROM snap CROSS JOIN LATERAL jsonb_populate_record(null::org_memberships, snap.membership) m
+      RETURNING *
+    ), pms AS (
+      SELECT p.id, p.project_id, p.user_id, p.created_at, e.value -> 'roles' AS roles
+      FROM snap CROSS JOIN LATERAL jsonb_array_elements(snap.project_memberships) e
+      CROSS JOIN LATERAL jsonb_populate_record(null::project_memberships, e.value) p
+      WHERE p.id = ANY(${plan.projectMembershipIds}::uuid[])
+    ), pms_restored AS (
+      INSERT INTO project_memberships (id, project_id, user_id, created_at, updated_at)
+      SELECT id, project_id, user_id, created_at, now() FROM pms
+      RETURNING id
+    ), roles_restored AS (
+      INSERT INTO project_membership_roles (id, project_membership_id, role, created_at)
+      SELECT r.id, r.project_membership_id, r.role, r.created_at
+      FROM pms CROSS JOIN LATERAL jsonb_populate_recordset(null::project_membership_roles, pms.roles) r
+    ), marked AS (
+      UPDATE membership_snapshots s SET restored_at = now(), restored_by = ${origin.reqId}
+      FROM snap WHERE s.id = snap.id
+    ), purged AS (
+      ${purgeExpiredSnapshots(windowDays)}
+    ), audited AS (
+      INSERT INTO audit_events (org_id, actor_type, actor_id, actor_identity_id, event_type, target_type,
+                                target_id, batch_id, ip, user_agent, metadata)
+      SELECT ${orgId}::uuid, ${caller.kind}, ${caller.kind === "user" ? caller.userId : null}::uuid,
+             ${caller.kind === "identity" ? caller.identityId : null}::uuid, ${MEMBERSHIP_RESTORED_EVENT},
+             'org_membership', m.id::text, ${origin.reqId}, ${origin.ip}, ${origin.userAgent?.slice(0, 512) ?? null},
+             jsonb_build_object('restoredBatchId', ${batchId}::text, 'userId', m.user_id,
+                                'email', coalesce(u.email, m.invite_email), 'role', m.role::text,
+                                'status', m.status::text)
+      FROM restored m LEFT JOIN users u ON u.id = m.user_id
+    )
+    SELECT ${MEMBERSHIP_COLUMNS}, (SELECT count(*)::int FROM pms_restored) AS "projectMembershipCount"
+    FROM restored m ORDER BY m.id`;
+}
+
+/**
+ * Puts the batch back (permission `create` on `member` is checked before this). 404 when the
+ * organization never removed that batch; 403 when a role it would put back is beyond the
+ * caller's; 409 listing every conflict, changing nothing, unless `skipConflicts`.
+ */
+export async function restoreMemberships(
+  prisma: Db,
+  caller: Caller,
+  input: { batchId: string; skipConflicts?: boolean },
+  origin: RequestOrigin,
+  windowDays: number = getConfig().restoreWindowDays,
+): Promise<RestoreMembershipsResponse> {
+  const orgId = caller.organizationId;
+  return prisma.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT 1 FROM organizations WHERE id = ${orgId}::uuid FOR NO KEY UPDATE`;
+      const { plan } = await readPlan(tx, caller, input.batchId, windowDays, true);
+      const beyond = boundary(caller, plan.rows);
+      if (beyond) throw beyond;
+      if (plan.conflicts.length > 0 && !input.skipConflicts) throw conflictError(input.batchId, plan.conflicts);
+      if (plan.restorable.length === 0) return { memberships: [], projectMembershipCount: 0, skipped: plan.conflicts };
+      const rows = await tx.$queryRaw<(SnapshotRow & { projectMembershipCount: number })[]>(
+        restoreStatement(caller, input.batchId, plan, origin, windowDays),
+      );
+      return {
+        memberships: rows.map(dto),
+        projectMembershipCount: rows[0]?.projectMembershipCount ?? 0,
+        skipped: plan.conflicts,
+      };
+    },
+    { maxWait: 10_000, timeout: 60_000 },
+  );
+}
+
+/** What restoreMemberships would do now, without locking or writing. */
+export async function previewRestoreMemberships(
+  prisma: Db,
+  caller: Caller,
+  batchId: string,
+  windowDays: number = getConfig().restoreWindowDays,
+): Promise<PreviewRestoreMembershipsResponse> {
+  const { plan, expiresAt } = await readPlan(prisma, caller, batchId, windowDays, false);
+  const blocker = can(caller.rules, "create", "member") ? boundary(caller, plan.rows) : permissionDenied(caller);
+  return {
+    memberships: plan.rows.map(dto),
+    projectMembershipCount: plan.projectMembershipIds.length,
+    conflicts: plan.conflicts,
+    blocker: blocker && {
+      statusCode: blocker.status,
+      error: blocker.errorName,
+      message: blocker.message,
+      ...(blocker.details !== undefined ? { details: blocker.details } : {}),
+    },
+    expiresAt: expiresAt?.toISOString() ?? null,
+  };
+}
