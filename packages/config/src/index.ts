@@ -83,6 +83,8 @@ const EnvSchema = z.object({
     .refine((v) => v === undefined || v === "" || URL.canParse(v), "NEXTAUTH_URL must be an absolute URL"),
   PORT: intFrom("PORT", 3000, 0, 65535),
   MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
+  RATE_LIMIT_WRITES_PER_MINUTE: intFrom("RATE_LIMIT_WRITES_PER_MINUTE", 600, 0, 1_000_000),
+  RATE_LIMIT_READS_PER_MINUTE: intFrom("RATE_LIMIT_READS_PER_MINUTE", 3000, 0, 1_000_000),
   TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
   REDIS_URL: redisUrl,
   REDIS_KEY_PREFIX: z
@@ -168,6 +170,8 @@ export interface Config {
   nextAuthUrl: string | undefined;
   port: number;
   maxBulkDelete: number;
+  /** Requests per minute and caller, for writes (mutations, POST/DELETE) and reads (queries, GET); 0: no limit. */
+  rateLimit: { writesPerMinute: number; readsPerMinute: number };
   /** Which proxies in front may vouch for X-Forwarded-For (none: the connection's peer is the client). */
   trustProxy: TrustProxy;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
@@ -237,6 +241,7 @@ export function loadConfig(
     nextAuthUrl: e.NEXTAUTH_URL || undefined,
     port: e.PORT,
     maxBulkDelete: e.MAX_BULK_DELETE,
+    rateLimit: { writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE, readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE },
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (stdoutIsTty ? "pretty" : "json"),
