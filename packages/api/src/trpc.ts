@@ -160,7 +160,7 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next, type }) =
   if (ctx.auth.kind !== "resolved") {
     const subject = bearer ? rateLimitSubjectOf(bearer) : ({ kind: "user", id: principal?.userId ?? "" } as const);
     const state = await throttles().rateLimits.spend(type === "query" ? "reads" : "writes", subject);
-    if (state) (ctx.requestLog.rateLimits ??= []).push(state);
+    if (state) ctx.requestLog.rateLimits = [...(ctx.requestLog.rateLimits ?? []), state];
   }
   // `principal` is the signed-in user, if the caller is one; `bearer` the token's caller, if any.
   return next({ ctx: { principal, bearer } });

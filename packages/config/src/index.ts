@@ -83,7 +83,7 @@ const EnvSchema = z.object({
     .refine((v) => v === undefined || v === "" || URL.canParse(v), "NEXTAUTH_URL must be an absolute URL"),
   PORT: intFrom("PORT", 3000, 0, 65535),
   MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
-  RATE_LIMIT_WRITES_PER_MINUTE: intFrom("RATE_LIMIT_WRITES_PER_MINUTE", 600, 0, 1_000_000),
+  RATE_LIMIT_WRITES_PER_MINUTE: intFrom("RATE_LIMIT_WRITES_PER_MINUTE", 1200, 0, 1_000_000),
   RATE_LIMIT_READS_PER_MINUTE: intFrom("RATE_LIMIT_READS_PER_MINUTE", 3000, 0, 1_000_000),
   TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
   REDIS_URL: redisUrl,

@@ -58,7 +58,7 @@ describe("loadConfig", () => {
       port: 3000,
       trustProxy: { kind: "none" },
       maxBulkDelete: 1000,
-      rateLimit: { writesPerMinute: 600, readsPerMinute: 3000 },
+      rateLimit: { writesPerMinute: 1200, readsPerMinute: 3000 },
       logLevel: "info",
       logFormat: "json",
       redisUrl: undefined,

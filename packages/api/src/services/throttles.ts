@@ -225,7 +225,9 @@ export function rateLimitHeaders(spent: readonly RateLimitState[]): Record<strin
 export type RateLimitSubject = { kind: "user" | "identity"; id: string } | { kind: "address"; ip: string | null };
 
 /** The subject a resolved caller is counted as. */
-export const rateLimitSubjectOf = (caller: { kind: "user"; userId: string } | { kind: "identity"; identityId: string }) =>
+export const rateLimitSubjectOf = (
+  caller: { kind: "user"; userId: string } | { kind: "identity"; identityId: string },
+) =>
   caller.kind === "user"
     ? ({ kind: "user", id: caller.userId } as const)
     : ({ kind: "identity", id: caller.identityId } as const);
