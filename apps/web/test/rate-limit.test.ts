@@ -245,6 +245,7 @@ async function startRedis(port: number): Promise<{ stop(): Promise<void> }> {
     stdio: "ignore",
   });
   const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on("error", () => {});
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
