@@ -205,6 +205,17 @@ describe("rate limit, in one process's memory", () => {
     expectRefusedRest(await restRead(low, email), "reads", 5);
   });
 
+  it("tRPC: a batch spends once per call, and reports each budget once", async () => {
+    const input = { organizationId: orgId, limit: 5 };
+    const res = await request({
+      port: low.port,
+      path: `/api/trpc/${Array(3).fill("organizations.listMemberships").join(",")}?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: input, 1: input, 2: input }))}`,
+      headers: bearer("member@acme.test"),
+    });
+    expect(res.status).toBe(200);
+    expectHeaders(res, "reads", 5, 2);
+  });
+
   it("counts a public route per client address, before its body is read", async () => {
     const login = (json: unknown, headers: Record<string, string> = {}) =>
       request({ port: low.port, path: "/api/v1/auth/universal-auth/login", method: "POST", headers, json });
