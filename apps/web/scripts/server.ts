@@ -203,6 +203,8 @@ export async function startWebServer(opts: {
       NEXTAUTH_URL: config.nextAuthUrl ?? url,
       PORT: String(port),
       MAX_BULK_DELETE: String(config.maxBulkDelete),
+      RATE_LIMIT_WRITES_PER_MINUTE: String(config.rateLimit.writesPerMinute),
+      RATE_LIMIT_READS_PER_MINUTE: String(config.rateLimit.readsPerMinute),
       TRUST_PROXY: trustProxySetting(config.trustProxy),
       REDIS_URL: config.redisUrl ?? "",
       REDIS_KEY_PREFIX: config.redisKeyPrefix,

@@ -6,6 +6,7 @@ import { type Db, getDb } from "@roster/db";
 import type { Caller } from "./auth/caller";
 import { clientAddress } from "./auth/ip";
 import { newRequestId } from "./request-id";
+import type { RateLimitState } from "./services/throttles";
 
 /** A web sign-in: the next-auth session token's claims (see apps/web auth options). */
 export interface WebSessionClaims {
@@ -28,8 +29,8 @@ export interface InnerContext {
   auth: AuthInput;
   authSecret: string;
   maxBulkDelete: number;
-  /** Filled as the request is served, for its log line. */
-  requestLog: { callerId: string | null };
+  /** Filled as the request is served, for its log line (and the rate limit, for its headers). */
+  requestLog: { callerId: string | null; rateLimits?: RateLimitState[] };
 }
 
 export function createInnerContext(

@@ -53,12 +53,33 @@ const DESCRIPTIONS: Record<number, string> = {
   500: "Unexpected error",
 };
 
+/**
+ * The rate limit's headers (IETF httpapi-ratelimit-headers draft), sent on every answer given
+ * after the caller is known: not on a 401, nor when the budget is turned off.
+ */
+const RATE_LIMIT_HEADERS = {
+  "RateLimit-Policy": {
+    description: 'The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window).',
+    schema: { type: "string" },
+  },
+  RateLimit: {
+    description:
+      'What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets).',
+    schema: { type: "string" },
+  },
+};
+
+const RETRY_AFTER_HEADER = {
+  "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },
+};
+
 function errorResponses(statuses: number[]): Record<string, unknown> {
   return Object.fromEntries(
     statuses.map((status) => [
       String(status),
       {
         description: DESCRIPTIONS[status],
+        ...(status === 429 ? { headers: { ...RETRY_AFTER_HEADER, ...RATE_LIMIT_HEADERS } } : {}),
         content: { "application/json": { schema: schemaOf(errorEnvelope(status), "output") } },
       },
     ]),
@@ -86,6 +107,7 @@ function identityAuthOperation(opts: {
       responses: {
         "200": {
           description: "Success",
+          headers: RATE_LIMIT_HEADERS,
           content: { "application/json": { schema: schemaOf(opts.response, "output") } },
         },
         ...errorResponses(opts.errors),
@@ -126,14 +148,14 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
         description: "Renew a machine identity's access token for another TTL, within its max TTL",
         body: IdentityTokenBody,
         response: IdentityAccessTokenResponse,
-        errors: [400, 401, 413, 422, 500],
+        errors: [400, 401, 413, 422, 429, 500],
       }),
       "/api/v1/auth/token/revoke": identityAuthOperation({
         operationId: "revokeAccessToken",
         description: "Revoke a machine identity's access token",
         body: IdentityTokenBody,
         response: RevokeIdentityTokenResponse,
-        errors: [400, 401, 413, 422, 500],
+        errors: [400, 401, 413, 422, 429, 500],
       }),
       "/api/v2/organizations/{organizationId}/memberships": {
         delete: {
@@ -150,6 +172,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
           responses: {
             "200": {
               description: "The deleted memberships, in the order their ids were first given",
+              headers: RATE_LIMIT_HEADERS,
               content: { "application/json": { schema: schemaOf(BulkDeleteMembershipsResponse, "output") } },
             },
             ...errorResponses([400, 401, 403, 404, 413, 422, 429, 500]),
@@ -164,6 +187,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
           responses: {
             "200": {
               description: "Every user membership of the organization, with its user (null for invites)",
+              headers: RATE_LIMIT_HEADERS,
               content: { "application/json": { schema: schemaOf(ListMembershipsRestResponse, "output") } },
             },
             ...errorResponses([401, 403, 422, 429, 500]),

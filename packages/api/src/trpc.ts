@@ -26,6 +26,7 @@ import {
 } from "./errors";
 import { getLogger } from "./logger";
 import { can, rulesForSubject } from "./permissions";
+import { rateLimitSubjectOf, throttles } from "./services/throttles";
 
 const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   400: "BAD_REQUEST",
@@ -138,7 +139,7 @@ export const publicProcedure = t.procedure.use(errorMapping);
  * Checks 1 to 5 before anything else: a bearer token is verified in full (it carries its
  * organization); a web sign-in has its session checked here and its membership per organization.
  */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const authedProcedure = publicProcedure.use(async ({ ctx, next, type }) => {
   let bearer: Caller | null = null;
   let principal: SessionPrincipal | null = null;
   switch (ctx.auth.kind) {
@@ -156,6 +157,13 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   }
   if (bearer?.kind === "user") principal = bearer;
   ctx.requestLog.callerId = bearer ? actorIdOf(bearer) : (principal?.userId ?? null);
+  // The rate limit, between checks 5 and 6: before the input is read. A caller resolved by the
+  // REST adapter has spent its request there already.
+  if (ctx.auth.kind !== "resolved") {
+    const subject = bearer ? rateLimitSubjectOf(bearer) : ({ kind: "user", id: principal?.userId ?? "" } as const);
+    const state = await throttles().rateLimits.spend(type === "query" ? "reads" : "writes", subject);
+    if (state) ctx.requestLog.rateLimits = [...(ctx.requestLog.rateLimits ?? []), state];
+  }
   // `principal` is the signed-in user, if the caller is one; `bearer` the token's caller, if any.
   return next({ ctx: { principal, bearer } });
 });

@@ -84,6 +84,8 @@ const EnvSchema = z.object({
   PORT: intFrom("PORT", 3000, 0, 65535),
   MAX_BULK_DELETE: intFrom("MAX_BULK_DELETE", 1000, 1, 100000),
   RESTORE_WINDOW_DAYS: intFrom("RESTORE_WINDOW_DAYS", 7, 0, 3650),
+  RATE_LIMIT_WRITES_PER_MINUTE: intFrom("RATE_LIMIT_WRITES_PER_MINUTE", 1200, 0, 1_000_000),
+  RATE_LIMIT_READS_PER_MINUTE: intFrom("RATE_LIMIT_READS_PER_MINUTE", 3000, 0, 1_000_000),
   TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
   REDIS_URL: redisUrl,
   REDIS_KEY_PREFIX: z
@@ -171,6 +173,8 @@ export interface Config {
   maxBulkDelete: number;
   /** Days a removal can be restored (its snapshots are kept that long; 0 keeps none). */
   restoreWindowDays: number;
+  /** Requests per minute and caller, for writes (mutations, POST/DELETE) and reads (queries, GET); 0: no limit. */
+  rateLimit: { writesPerMinute: number; readsPerMinute: number };
   /** Which proxies in front may vouch for X-Forwarded-For (none: the connection's peer is the client). */
   trustProxy: TrustProxy;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
@@ -241,6 +245,7 @@ export function loadConfig(
     port: e.PORT,
     maxBulkDelete: e.MAX_BULK_DELETE,
     restoreWindowDays: e.RESTORE_WINDOW_DAYS,
+    rateLimit: { writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE, readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE },
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT ?? (stdoutIsTty ? "pretty" : "json"),

@@ -59,6 +59,7 @@ describe("loadConfig", () => {
       trustProxy: { kind: "none" },
       maxBulkDelete: 1000,
       restoreWindowDays: 7,
+      rateLimit: { writesPerMinute: 1200, readsPerMinute: 3000 },
       logLevel: "info",
       logFormat: "json",
       redisUrl: undefined,
@@ -151,7 +152,33 @@ describe("loadConfig", () => {
     expect(loadConfig({ AUTH_SECRET: SECRET, REDIS_URL: " " }, lines().log).redisUrl).toBeUndefined();
   });
 
+  it("takes the rate limit budgets, 0 turning one off", () => {
+    const config = loadConfig(
+      { AUTH_SECRET: SECRET, RATE_LIMIT_WRITES_PER_MINUTE: " 0 ", RATE_LIMIT_READS_PER_MINUTE: "25" },
+      lines().log,
+    );
+    expect(config.rateLimit).toEqual({ writesPerMinute: 0, readsPerMinute: 25 });
+  });
+
   it.each([
+    {
+      name: "RATE_LIMIT_WRITES_PER_MINUTE 1.5",
+      env: { RATE_LIMIT_WRITES_PER_MINUTE: "1.5" },
+      variable: "RATE_LIMIT_WRITES_PER_MINUTE",
+      detail: /1\.5/,
+    },
+    {
+      name: "RATE_LIMIT_READS_PER_MINUTE -3",
+      env: { RATE_LIMIT_READS_PER_MINUTE: "-3" },
+      variable: "RATE_LIMIT_READS_PER_MINUTE",
+      detail: /-3/,
+    },
+    {
+      name: "RATE_LIMIT_READS_PER_MINUTE too large",
+      env: { RATE_LIMIT_READS_PER_MINUTE: "1000001" },
+      variable: "RATE_LIMIT_READS_PER_MINUTE",
+      detail: /between 0 and 1000000/,
+    },
     {
       name: "an http:// REDIS_URL",
       env: { REDIS_URL: "http://localhost:6379" },

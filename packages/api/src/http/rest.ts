@@ -22,6 +22,7 @@ import {
 import { getLogger } from "../logger";
 import { newRequestId } from "../request-id";
 import { createCaller } from "../root";
+import { rateLimitHeaders, rateLimitSubjectOf, throttles } from "../services/throttles";
 import { appErrorOf, toValidationIssues } from "../trpc";
 import { logRequest } from "./log";
 
@@ -260,6 +261,7 @@ function buildRoute<TParams extends Record<string, string>>(
       let failure: unknown;
       let response: Response;
       let bodyEnded = false;
+      let limitHeaders: Record<string, string> = {};
       try {
         const spec = methods[method];
         if (!spec) throw new MethodNotAllowedError(`Method ${method} is not allowed on this route`);
@@ -271,6 +273,13 @@ function buildRoute<TParams extends Record<string, string>>(
           ? null
           : await verifyBearer(prisma, req.headers.get("authorization"), getConfig().authSecret, { ip });
         if (caller) callerId = actorIdOf(caller);
+        // The rate limit, between checks 5 and 6 (before the body is read): per caller, or per
+        // client address on a public route.
+        const state = await throttles().rateLimits.spend(
+          method === "GET" || method === "HEAD" ? "reads" : "writes",
+          caller ? rateLimitSubjectOf(caller) : { kind: "address", ip },
+        );
+        if (state) limitHeaders = rateLimitHeaders([state]);
         let body: unknown;
         if (spec.body) {
           const raw = await readJsonBody(req, MAX_BODY_BYTES, {
@@ -306,6 +315,8 @@ function buildRoute<TParams extends Record<string, string>>(
         const headers = { ...app.headers, ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}) };
         response = json(app.status, envelope(app, reqId), reqId, headers);
       }
+      // Every answer of a limited route says where the caller stands, success or failure.
+      for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
       closeIfBodyUnread(req, bodyEnded, response);
       logRequest({ reqId, method, route, url: req.url, status: response.status, started, callerId, err: failure });
       return response;

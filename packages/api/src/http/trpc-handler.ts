@@ -6,6 +6,7 @@ import { createContextFromRequest, createInnerContext } from "../context";
 import { AppError, BadRequestError } from "../errors";
 import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
+import { type RateLimitState, rateLimitHeaders } from "../services/throttles";
 import { toTRPCError } from "../trpc";
 import { logRequest } from "./log";
 import { closeIfBodyUnread, limitBody, MAX_BODY_BYTES } from "./rest";
@@ -50,7 +51,7 @@ export async function handleTrpcRequest(
 ): Promise<Response> {
   const started = performance.now();
   const reqId = newRequestId();
-  const requestLog = { callerId: null as string | null };
+  const requestLog: { callerId: string | null; rateLimits?: RateLimitState[] } = { callerId: null };
   const calls = callCount(new URL(req.url));
   let response: Response;
   let bodyEnded = false;
@@ -83,7 +84,7 @@ export async function handleTrpcRequest(
           webSession: req.headers.get("authorization") ? null : await opts.webSession(),
         }),
       responseMeta: ({ errors }) => {
-        const headers = new Headers({ "x-request-id": reqId });
+        const headers = new Headers({ "x-request-id": reqId, ...rateLimitHeaders(requestLog.rateLimits ?? []) });
         // A failure's own headers go out with it (WWW-Authenticate on every 401, as the contract says).
         for (const error of errors) {
           if (error.cause instanceof AppError)

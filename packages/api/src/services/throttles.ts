@@ -189,6 +189,98 @@ export async function beginAll(pairs: [LoginThrottle, string][]): Promise<Attemp
 }
 
 // ---------------------------------------------------------------------------------------------
+// The per-caller rate limit (the contract's 429, between checks 5 and 6)
+
+/** Which budget a request spends: writes (mutations, POST/DELETE) or reads (queries, GET). */
+export type RateLimitBudget = "writes" | "reads";
+
+const RATE_WINDOW_SEC = 60;
+
+/** Where a request stands in its budget, for the RateLimit-Policy and RateLimit headers. */
+export interface RateLimitState {
+  budget: RateLimitBudget;
+  /** Requests allowed per window. */
+  quota: number;
+  windowSec: number;
+  remaining: number;
+  /** Seconds until the window resets. */
+  resetSec: number;
+}
+
+/**
+ * The IETF httpapi-ratelimit-headers draft's fields (draft 10 and later: structured fields with
+ * the policy name as a string item; `q` quota, `w` window, `r` remaining, `t` seconds to reset).
+ */
+export function rateLimitHeaders(spent: readonly RateLimitState[]): Record<string, string> {
+  // A tRPC batch spends once per call: each budget is reported once, as its last call left it.
+  const states = [...new Map(spent.map((s) => [s.budget, s])).values()];
+  if (states.length === 0) return {};
+  return {
+    "RateLimit-Policy": states.map((s) => `"${s.budget}";q=${s.quota};w=${s.windowSec}`).join(", "),
+    RateLimit: states.map((s) => `"${s.budget}";r=${s.remaining};t=${s.resetSec}`).join(", "),
+  };
+}
+
+/** Who is counted: a user, a machine identity, or (unauthenticated routes) a client address. */
+export type RateLimitSubject = { kind: "user" | "identity"; id: string } | { kind: "address"; ip: string | null };
+
+/** The subject a resolved caller is counted as. */
+export const rateLimitSubjectOf = (
+  caller: { kind: "user"; userId: string } | { kind: "identity"; identityId: string },
+) =>
+  caller.kind === "user"
+    ? ({ kind: "user", id: caller.userId } as const)
+    : ({ kind: "identity", id: caller.identityId } as const);
+
+const subjectKey = (s: RateLimitSubject) => (s.kind === "address" ? `ip:${s.ip ?? "unknown"}` : `${s.kind}:${s.id}`);
+
+export class RateLimits {
+  private readonly limiters: Partial<Record<RateLimitBudget, { limiter: Limiter; quota: number }>> = {};
+
+  constructor(
+    private readonly store: ThrottleStore,
+    budgets: { writesPerMinute: number; readsPerMinute: number },
+  ) {
+    // 0 turns a budget off: no limiter, no headers, nothing counted.
+    for (const [budget, quota] of [
+      ["writes", budgets.writesPerMinute],
+      ["reads", budgets.readsPerMinute],
+    ] as const) {
+      if (quota > 0) {
+        this.limiters[budget] = { limiter: limiter(store, `rate:${budget}`, quota, RATE_WINDOW_SEC).limiter, quota };
+      }
+    }
+  }
+
+  /**
+   * Spends one request of `subject`'s `budget`. Returns where it stands (null when the budget is
+   * off), or throws RateLimitError, with the draft's headers, when the budget is spent. This is
+   * the one place a rate-limit refusal is decided (count refusals here).
+   */
+  async spend(budget: RateLimitBudget, subject: RateLimitSubject): Promise<RateLimitState | null> {
+    const entry = this.limiters[budget];
+    if (!entry) return null;
+    if (this.store.kind === "redis") await this.store.connected;
+    const state = (res: RateLimiterRes): RateLimitState => ({
+      budget,
+      quota: entry.quota,
+      windowSec: RATE_WINDOW_SEC,
+      remaining: Math.max(0, res.remainingPoints),
+      resetSec: seconds(res.msBeforeNext),
+    });
+    try {
+      return state(await entry.limiter.consume(subjectKey(subject)));
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      const refused = state(err);
+      const error = new RateLimitError(refused.resetSec);
+      error.headers = { ...error.headers, ...rateLimitHeaders([refused]) };
+      throw error;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The process-wide store and throttles
 
 const WARN_EVERY_MS = 60_000;
@@ -208,7 +300,7 @@ function connectRedis(url: string, prefix: string): ThrottleStore {
     lastWarn = now;
     getLogger().warn(
       { err: err.message },
-      "Redis unreachable: throttles count in this process's memory until it returns",
+      "Redis unreachable: throttles and rate limits count in this process's memory until it returns",
     );
   });
   const connected = new Promise<void>((resolve) => {
@@ -229,6 +321,7 @@ interface Throttles {
   universalAuth: LoginThrottle;
   passwordAccount: LoginThrottle;
   passwordAddress: LoginThrottle;
+  rateLimits: RateLimits;
 }
 
 const GLOBAL_KEY = Symbol.for("roster.throttles");
@@ -247,6 +340,7 @@ export function throttles(): Throttles {
       universalAuth: new LoginThrottle("login:ua", store),
       passwordAccount: new LoginThrottle("login:account", store),
       passwordAddress: new LoginThrottle("login:address", store),
+      rateLimits: new RateLimits(store, config.rateLimit),
     };
   }
   return g[GLOBAL_KEY];

@@ -107,6 +107,10 @@ export interface operations {
       /** @description Success */
       200: {
         headers: {
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
           [name: string]: unknown;
         };
         content: {
@@ -203,6 +207,12 @@ export interface operations {
       /** @description Rate limit exceeded */
       429: {
         headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After"?: number;
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
           [name: string]: unknown;
         };
         content: {
@@ -253,6 +263,10 @@ export interface operations {
       /** @description Success */
       200: {
         headers: {
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
           [name: string]: unknown;
         };
         content: {
@@ -330,6 +344,27 @@ export interface operations {
           };
         };
       };
+      /** @description Rate limit exceeded */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After"?: number;
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 429;
+            error: string;
+            message: string;
+          };
+        };
+      };
       /** @description Unexpected error */
       500: {
         headers: {
@@ -368,6 +403,10 @@ export interface operations {
       /** @description Success */
       200: {
         headers: {
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
           [name: string]: unknown;
         };
         content: {
@@ -441,6 +480,27 @@ export interface operations {
           };
         };
       };
+      /** @description Rate limit exceeded */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After"?: number;
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 429;
+            error: string;
+            message: string;
+          };
+        };
+      };
       /** @description Unexpected error */
       500: {
         headers: {
@@ -473,6 +533,10 @@ export interface operations {
       /** @description Every user membership of the organization, with its user (null for invites) */
       200: {
         headers: {
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
           [name: string]: unknown;
         };
         content: {
@@ -567,6 +631,12 @@ export interface operations {
       /** @description Rate limit exceeded */
       429: {
         headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After"?: number;
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
           [name: string]: unknown;
         };
         content: {
@@ -618,6 +688,10 @@ export interface operations {
       /** @description The deleted memberships, in the order their ids were first given */
       200: {
         headers: {
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
           [name: string]: unknown;
         };
         content: {
@@ -750,6 +824,12 @@ export interface operations {
       /** @description Rate limit exceeded */
       429: {
         headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After"?: number;
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
           [name: string]: unknown;
         };
         content: {
