@@ -46,7 +46,7 @@ trap 'exit 130' INT TERM
 # (`if (...) await tx.$executeRaw...;`) still compiles without it.
 NAMES=(check-13-disabled lock-removed)
 SUBSTS=(
-  's/if \(remaining === 0\) \{/if (remaining < 0) {/g'
+  's/if \(\(row\?\.n \?\? 0\) === 0\) return \{ targets, blocker: new BadRequestError\(LAST_ADMIN\) \};/void 0;/g'
   's/await\s+tx\.\$(?:executeRaw|queryRaw)`[^`]*FROM\s+organizations[^`]*FOR\s+(?:NO\s+KEY\s+)?UPDATE[^`]*`;/void 0;/g'
 )
 WHATS=("check 13 never refuses" "no organization lock")
