@@ -21,6 +21,7 @@ import type {
 import { type Db, fromDbRole, Prisma, toDbRole } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, ForbiddenError, NotFoundError, PermissionDeniedError } from "../errors";
+import { metrics } from "../metrics";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import { type MembershipRow, toMembershipDto, toMembershipWithUserDto } from "./membership-dto";
 
@@ -275,7 +276,7 @@ export async function bulkDeleteMemberships(
     if (blocker) throw blocker;
     return { memberships: [] };
   }
-  return prisma.$transaction(
+  const result = await prisma.$transaction(
     async (tx) => {
       const { targets, blocker } = await plan(tx, caller, ids, true);
       if (blocker) throw blocker;
@@ -287,6 +288,9 @@ export async function bulkDeleteMemberships(
     },
     { maxWait: 10_000, timeout: 60_000 },
   );
+  // Committed: counted here, after the transaction, so a rolled-back removal is never counted.
+  metrics().membershipsRemoved.inc(result.memberships.length);
+  return result;
 }
 
 /** What bulkDeleteMemberships would do now, without writing. */
