@@ -34,7 +34,10 @@ const isPostgres = inject("databaseKind") === "postgres";
 describe.skipIf(!isPostgres)("PostgreSQL terminating the instance's connections", () => {
   let server: WebServer;
   let manifest: DemoManifest;
+  /** Holds the row locks (in a transaction, so it cannot also watch pg_stat_activity, a per-transaction snapshot). */
   let admin: pg.Client;
+  /** Watches and terminates the server's backends. */
+  let observer: pg.Client;
   let orgId: string;
   let bearer: string;
   let batches: string[][];
@@ -45,7 +48,8 @@ describe.skipIf(!isPostgres)("PostgreSQL terminating the instance's connections"
     url.searchParams.set("application_name", APP);
     server = await startExtraServer({ DATABASE_URL: url.toString(), LOG_LEVEL: "warn" });
     admin = new pg.Client({ connectionString: inject("databaseUrl") });
-    await admin.connect();
+    observer = new pg.Client({ connectionString: inject("databaseUrl") });
+    await Promise.all([admin.connect(), observer.connect()]);
     const acme = orgOf(manifest, "acme");
     orgId = acme.id;
     bearer = `Bearer ${tokenOf(manifest, "acme", "admin@acme.test")}`;
@@ -54,13 +58,13 @@ describe.skipIf(!isPostgres)("PostgreSQL terminating the instance's connections"
   });
 
   afterAll(async () => {
-    await admin?.end();
+    await Promise.all([admin?.end(), observer?.end()]);
     await server?.stop();
   });
 
   /** Terminates the server's backends; returns how many were terminated. */
   async function terminate(): Promise<number> {
-    const { rows } = await admin.query(
+    const { rows } = await observer.query(
       `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
        WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = $1`,
       [APP],
@@ -145,7 +149,7 @@ describe.skipIf(!isPostgres)("PostgreSQL terminating the instance's connections"
       ];
       const deadline = Date.now() + HUNG_MS;
       for (;;) {
-        const { rows } = await admin.query(
+        const { rows } = await observer.query(
           "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
           [APP],
         );
@@ -183,7 +187,7 @@ describe.skipIf(!isPostgres)("PostgreSQL terminating the instance's connections"
     // Terminate the backends again and again while the removals run.
     while (next < work.length) {
       terminated += await terminate();
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 400));
     }
     await Promise.all(workers);
     expect(terminated).toBeGreaterThan(0);
