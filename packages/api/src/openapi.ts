@@ -46,6 +46,7 @@ const DESCRIPTIONS: Record<number, string> = {
   422: "Body or path fails the schema",
   429: "Rate limit exceeded",
   500: "Unexpected error",
+  503: "The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly",
 };
 
 function errorResponses(statuses: number[]): Record<string, unknown> {
@@ -114,21 +115,21 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
         description: "Log in as a machine identity with its client id and client secret",
         body: UniversalAuthLoginBody,
         response: IdentityAccessTokenResponse,
-        errors: [400, 401, 403, 413, 422, 429, 500],
+        errors: [400, 401, 403, 413, 422, 429, 500, 503],
       }),
       "/api/v1/auth/token/renew": identityAuthOperation({
         operationId: "renewAccessToken",
         description: "Renew a machine identity's access token for another TTL, within its max TTL",
         body: IdentityTokenBody,
         response: IdentityAccessTokenResponse,
-        errors: [400, 401, 413, 422, 500],
+        errors: [400, 401, 413, 422, 500, 503],
       }),
       "/api/v1/auth/token/revoke": identityAuthOperation({
         operationId: "revokeAccessToken",
         description: "Revoke a machine identity's access token",
         body: IdentityTokenBody,
         response: RevokeIdentityTokenResponse,
-        errors: [400, 401, 413, 422, 500],
+        errors: [400, 401, 413, 422, 500, 503],
       }),
       "/api/v2/organizations/{organizationId}/memberships": {
         delete: {
@@ -147,7 +148,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
               description: "The deleted memberships, in the order their ids were first given",
               content: { "application/json": { schema: schemaOf(BulkDeleteMembershipsResponse, "output") } },
             },
-            ...errorResponses([400, 401, 403, 404, 413, 422, 429, 500]),
+            ...errorResponses([400, 401, 403, 404, 413, 422, 429, 500, 503]),
           },
           security: [{ bearerAuth: [] }],
         },
@@ -161,7 +162,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
               description: "Every user membership of the organization, with its user (null for invites)",
               content: { "application/json": { schema: schemaOf(ListMembershipsRestResponse, "output") } },
             },
-            ...errorResponses([401, 403, 422, 429, 500]),
+            ...errorResponses([401, 403, 422, 429, 500, 503]),
           },
           security: [{ bearerAuth: [] }],
         },

@@ -230,6 +230,21 @@ export interface operations {
           };
         };
       };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
+            error: string;
+            message: string;
+          };
+        };
+      };
     };
   };
   renewAccessToken: {
@@ -345,6 +360,21 @@ export interface operations {
           };
         };
       };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
+            error: string;
+            message: string;
+          };
+        };
+      };
     };
   };
   revokeAccessToken: {
@@ -451,6 +481,21 @@ export interface operations {
             reqId: string;
             /** @enum {number} */
             statusCode: 500;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
             error: string;
             message: string;
           };
@@ -589,6 +634,21 @@ export interface operations {
             reqId: string;
             /** @enum {number} */
             statusCode: 500;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
             error: string;
             message: string;
           };
@@ -772,6 +832,21 @@ export interface operations {
             reqId: string;
             /** @enum {number} */
             statusCode: 500;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
             error: string;
             message: string;
           };
