@@ -15,8 +15,8 @@ import { startExtraServer } from "./extra-server";
 import { membershipsPath, REQ_ID, TRPC_BULK_DELETE_PATH } from "./surfaces";
 
 const APP = `roster-dbfail-${randomBytes(4).toString("hex")}`;
-/** Longer than the pool's connection timeout (5 s): past it, a request counts as hung. */
-const HUNG_MS = 20_000;
+/** Longer than the pool's connection timeout (10 s): past it, a request counts as hung. */
+const HUNG_MS = 25_000;
 const UNAVAILABLE = "The database is unavailable. Please try again shortly.";
 /** The audit event a removal writes per membership. */
 const MEMBERSHIP_DELETED_EVENT = "organization.membership.deleted";

@@ -57,10 +57,12 @@ function reportingClient(onQuery: (sql: string) => void): typeof pg.Client {
 }
 
 /**
- * How long a request waits for a new connection before failing (the database is down or
- * unreachable): the request then answers 503 rather than hanging.
+ * How long a query waits for a connection (a free one from the pool, or a new one from the
+ * database) before failing: a database that is down or unreachable then gets a 503 rather than a
+ * hang. As long as a removal already waits to start its transaction (its `maxWait`), so a burst
+ * queued behind a busy pool is not refused sooner than before.
  */
-export const CONNECTION_TIMEOUT_MS = 5_000;
+export const CONNECTION_TIMEOUT_MS = 10_000;
 /**
  * How long one statement may run before the client gives up on it (a connection whose server
  * went silent). Client-side, so it also holds through PgBouncer in transaction mode, which
