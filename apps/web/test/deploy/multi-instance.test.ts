@@ -194,7 +194,10 @@ describe("several instances behind a load balancer", () => {
         // Hold the organization's removal lock, so the removal is provably in flight (waiting on
         // it inside its transaction) when SIGTERM arrives.
         const holder = new pg.Client({ connectionString: inject("databaseUrl") });
-        await holder.connect();
+        // pg_stat_activity is a snapshot per transaction: the holder, inside its own, would never
+        // see the removal start waiting. A second client watches.
+        const observer = new pg.Client({ connectionString: inject("databaseUrl") });
+        await Promise.all([holder.connect(), observer.connect()]);
         try {
           await holder.query("BEGIN");
           await holder.query("SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE", [acme.id]);
@@ -203,7 +206,7 @@ describe("several instances behind a load balancer", () => {
             json: { membershipIds: ids },
           });
           await waitUntil(async () => {
-            const { rows } = await holder.query(
+            const { rows } = await observer.query(
               "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database() AND pid <> pg_backend_pid()",
             );
             return rows[0].n > 0;
@@ -225,7 +228,7 @@ describe("several instances behind a load balancer", () => {
           expect(after.map((a) => [a.status, a.servedBy])).toEqual(Array(4).fill([200, "web2"]));
         } finally {
           await holder.query("ROLLBACK").catch(() => {});
-          await holder.end();
+          await Promise.all([holder.end(), observer.end()]);
         }
       });
     });
