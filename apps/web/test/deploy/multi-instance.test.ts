@@ -191,8 +191,8 @@ describe("several instances behind a load balancer", () => {
         const ids = invites.map((m) => m.id);
         const [web1] = dep.instances as [(typeof dep.instances)[number]];
 
-        // Hold the organization's removal lock, so the removal is provably in flight (waiting on
-        // it inside its transaction) when SIGTERM arrives.
+        // Hold the removal's row locks, so the removal is provably in flight (waiting on them
+        // inside its transaction) when SIGTERM arrives.
         const holder = new pg.Client({ connectionString: inject("databaseUrl") });
         // pg_stat_activity is a snapshot per transaction: the holder, inside its own, would never
         // see the removal start waiting. A second client watches.
@@ -200,7 +200,8 @@ describe("several instances behind a load balancer", () => {
         await Promise.all([holder.connect(), observer.connect()]);
         try {
           await holder.query("BEGIN");
-          await holder.query("SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE", [acme.id]);
+          // Removals of non-admins take no organization lock: hold the target rows themselves.
+          await holder.query("SELECT 1 FROM org_memberships WHERE id = ANY($1::uuid[]) FOR UPDATE", [ids]);
           const removal = send(web1.url, "DELETE", membershipsPath(acme.id), {
             bearer: tokenOf(manifest, "acme", "admin@acme.test"),
             json: { membershipIds: ids },
