@@ -18,6 +18,7 @@ const nextConfig: NextConfig = {
     "@node-rs/argon2",
     "pino",
     "pino-pretty",
+    "prom-client",
   ],
   // The build checks the app's own sources; tests and scripts are checked by `npm run typecheck`.
   typescript: { ignoreBuildErrors: false, tsconfigPath: "tsconfig.build.json" },

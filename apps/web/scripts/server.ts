@@ -208,6 +208,7 @@ export async function startWebServer(opts: {
       TRUST_PROXY: trustProxySetting(config.trustProxy),
       REDIS_URL: config.redisUrl ?? "",
       REDIS_KEY_PREFIX: config.redisKeyPrefix,
+      METRICS_TOKEN: config.metricsToken ?? "",
       ...opts.env,
     },
   });

@@ -33,7 +33,8 @@ export async function startExtraServer(env: Record<string, string>): Promise<Web
     ...env,
   });
   const log = fs.openSync(path.join(inject("artifactsDir"), `server-${config.port}.log`), "w");
-  const server = await startWebServer({ config, databaseUrl: inject("databaseUrl"), output: log });
+  const databaseUrl = env.DATABASE_URL ?? inject("databaseUrl");
+  const server = await startWebServer({ config, databaseUrl, output: log });
   return {
     ...server,
     async stop(killAfterMs?: number) {

@@ -17,13 +17,15 @@ const PATH = "/api/v2/organizations/{organizationId}/memberships";
  * - "maxItems": membershipIds is bounded by MAX_BULK_DELETE.
  * - "413": a body over 1 MiB is answered 413 PayloadTooLarge.
  * - "429": the rate limit's answer is documented ahead of the limit itself.
+ * - "503": the database unavailable (unreachable, or it dropped the connection) is answered 503
+ *   ServiceUnavailable with the error envelope, not 500.
  * - "role enum" / "status enum": `role` and `status` list their values.
  * - "required keys": every one of the 14 membership keys is always present.
  * - "details on 400/403 only", "422 message": the envelope as the contract page fixes it.
  * - "patterns": string formats also carry the regular expression the server checks.
  * - "descriptions": prose is ours.
  */
-const DELIBERATE_RESPONSE_CODES = ["413", "429"];
+const DELIBERATE_RESPONSE_CODES = ["413", "429", "503"];
 
 /** Drops prose and the deliberate additions, so the two documents compare on structure. */
 function normalize(schema: unknown): unknown {

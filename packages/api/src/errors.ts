@@ -132,7 +132,53 @@ export class InternalServerError extends AppError {
   }
 }
 
-/** Any thrown value as an AppError; the unexpected become a 500 (the cause is logged, never sent). */
+export class ServiceUnavailableError extends AppError {
+  readonly status = 503;
+  readonly errorName = "ServiceUnavailable";
+  constructor() {
+    super("The database is unavailable. Please try again shortly.");
+  }
+}
+
+/**
+ * Prisma's codes for a database it cannot reach or lost: P1001 cannot reach, P1002 and P1008
+ * timed out, P1017 server closed the connection, P2024 no pool connection in time, P2028 a
+ * transaction that could not start or was lost.
+ */
+const PRISMA_UNAVAILABLE = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028"]);
+/** PostgreSQL's: class 08 (connection exception), 57P01 to 57P03 (shutdown, cannot connect now). */
+const PG_UNAVAILABLE = /^(08[0-9A-Z]{3}|57P0[123])$/;
+/** Node's socket errors. */
+const SOCKET_UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
+/** The driver adapter's kinds for a lost or unreachable server. */
+const ADAPTER_UNAVAILABLE = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout"]);
+/** pg's own messages for a lost connection or a query its timeouts gave up on (no code on these). */
+const PG_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|not queryable|terminating connection|Client was closed/i;
+
+/**
+ * Whether a failure means the database is unreachable or dropped the connection (a 503 the
+ * client may retry), rather than a fault of the service. Follows `cause` and Prisma's
+ * `meta.driverAdapterError` a few levels down.
+ */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== "object" || depth > 5) return false;
+  const e = err as { code?: unknown; kind?: unknown; message?: unknown; cause?: unknown; meta?: unknown };
+  if (typeof e.code === "string") {
+    if (PRISMA_UNAVAILABLE.has(e.code) || PG_UNAVAILABLE.test(e.code) || SOCKET_UNAVAILABLE.has(e.code)) return true;
+  }
+  if (typeof e.kind === "string" && ADAPTER_UNAVAILABLE.has(e.kind)) return true;
+  if (e.kind === "postgres" && typeof (e as { code?: unknown }).code === "string") return false;
+  if (typeof e.message === "string" && PG_MESSAGES.test(e.message)) return true;
+  const adapterError = (e.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
+  return isDatabaseUnavailable(e.cause, depth + 1) || isDatabaseUnavailable(adapterError, depth + 1);
+}
+
+/**
+ * Any thrown value as an AppError: a lost or unreachable database becomes a 503; the other
+ * unexpected failures a 500 (the cause is logged, never sent).
+ */
 export function toAppError(err: unknown): AppError {
-  return err instanceof AppError ? err : new InternalServerError();
+  if (err instanceof AppError) return err;
+  return isDatabaseUnavailable(err) ? new ServiceUnavailableError() : new InternalServerError();
 }

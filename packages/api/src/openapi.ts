@@ -51,6 +51,7 @@ const DESCRIPTIONS: Record<number, string> = {
   422: "Body or path fails the schema",
   429: "Rate limit exceeded",
   500: "Unexpected error",
+  503: "The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly",
 };
 
 /**
@@ -141,21 +142,21 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
         description: "Log in as a machine identity with its client id and client secret",
         body: UniversalAuthLoginBody,
         response: IdentityAccessTokenResponse,
-        errors: [400, 401, 403, 413, 422, 429, 500],
+        errors: [400, 401, 403, 413, 422, 429, 500, 503],
       }),
       "/api/v1/auth/token/renew": identityAuthOperation({
         operationId: "renewAccessToken",
         description: "Renew a machine identity's access token for another TTL, within its max TTL",
         body: IdentityTokenBody,
         response: IdentityAccessTokenResponse,
-        errors: [400, 401, 413, 422, 429, 500],
+        errors: [400, 401, 413, 422, 429, 500, 503],
       }),
       "/api/v1/auth/token/revoke": identityAuthOperation({
         operationId: "revokeAccessToken",
         description: "Revoke a machine identity's access token",
         body: IdentityTokenBody,
         response: RevokeIdentityTokenResponse,
-        errors: [400, 401, 413, 422, 429, 500],
+        errors: [400, 401, 413, 422, 429, 500, 503],
       }),
       "/api/v2/organizations/{organizationId}/memberships": {
         delete: {
@@ -175,7 +176,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
               headers: RATE_LIMIT_HEADERS,
               content: { "application/json": { schema: schemaOf(BulkDeleteMembershipsResponse, "output") } },
             },
-            ...errorResponses([400, 401, 403, 404, 413, 422, 429, 500]),
+            ...errorResponses([400, 401, 403, 404, 413, 422, 429, 500, 503]),
           },
           security: [{ bearerAuth: [] }],
         },
@@ -190,7 +191,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
               headers: RATE_LIMIT_HEADERS,
               content: { "application/json": { schema: schemaOf(ListMembershipsRestResponse, "output") } },
             },
-            ...errorResponses([401, 403, 422, 429, 500]),
+            ...errorResponses([401, 403, 422, 429, 500, 503]),
           },
           security: [{ bearerAuth: [] }],
         },
@@ -216,7 +217,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
               description: "The memberships put back, and what skipConflicts left out",
               content: { "application/json": { schema: schemaOf(RestoreMembershipsResponse, "output") } },
             },
-            ...errorResponses([401, 403, 404, 409, 413, 422, 429, 500]),
+            ...errorResponses([401, 403, 404, 409, 413, 422, 429, 500, 503]),
           },
           security: [{ bearerAuth: [] }],
         },

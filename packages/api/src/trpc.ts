@@ -21,6 +21,8 @@ import {
   INVALID_JSON,
   InternalServerError,
   PermissionDeniedError,
+  ServiceUnavailableError,
+  toAppError,
   UnauthorizedError,
   ValidationError,
 } from "./errors";
@@ -40,6 +42,7 @@ const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   422: "UNPROCESSABLE_CONTENT",
   429: "TOO_MANY_REQUESTS",
   500: "INTERNAL_SERVER_ERROR",
+  503: "SERVICE_UNAVAILABLE",
 };
 
 const NAME_BY_STATUS: Record<number, string> = {
@@ -54,6 +57,7 @@ const NAME_BY_STATUS: Record<number, string> = {
   422: "ValidationFailure",
   429: "RateLimitExceeded",
   500: "InternalServerError",
+  503: "ServiceUnavailable",
 };
 
 /** Standard Schema / zod issues as the contract's `{ code, path, message }`. */
@@ -85,7 +89,7 @@ export function appErrorOf(error: TRPCError): AppError {
   // parameter) that is not JSON, or a batch whose input is not an object, fails there as a
   // BAD_REQUEST without issues. That is check 6, not a fault of the server.
   if (error.code === "BAD_REQUEST" || error.code === "PARSE_ERROR") return new BadRequestError(INVALID_JSON);
-  return new InternalServerError();
+  return toAppError(error.cause);
 }
 
 /** An AppError as the TRPCError that carries it (its code follows the status). */
@@ -129,6 +133,9 @@ const errorMapping = t.middleware(async ({ ctx, next, path }) => {
   if (app instanceof InternalServerError) {
     const cause = result.error.cause ?? result.error;
     getLogger().error({ reqId: ctx.reqId, path, err: cause }, "unexpected error");
+  } else if (app instanceof ServiceUnavailableError) {
+    const cause = result.error.cause ?? result.error;
+    getLogger().warn({ reqId: ctx.reqId, path, err: cause }, "database unavailable");
   }
   return { ...result, error: toTRPCError(app) };
 });

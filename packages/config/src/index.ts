@@ -95,6 +95,13 @@ const EnvSchema = z.object({
       (v) => v === undefined || v === "" || /^[A-Za-z0-9:_.-]{1,64}$/.test(v),
       "REDIS_KEY_PREFIX must be 1 to 64 letters, digits or : _ . -",
     ),
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .refine(
+      (v) => v === undefined || v === "" || (v.length >= 32 && v.length <= 512 && /^[\x21-\x7e]+$/.test(v)),
+      "METRICS_TOKEN must be 32 to 512 printable characters without spaces (e.g. `openssl rand -hex 32`)",
+    ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional().default("info"),
   LOG_FORMAT: z
     .enum(["json", "pretty", ""], { message: "LOG_FORMAT must be json or pretty" })
@@ -184,6 +191,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prepended to every Redis key, so several deployments (or test runs) can share one Redis. */
   redisKeyPrefix: string;
+  /** The bearer token GET /api/metrics asks for; unset: the metrics are not served. */
+  metricsToken: string | undefined;
 }
 
 /** The repository root: the nearest folder upwards whose package.json declares workspaces. */
@@ -251,6 +260,7 @@ export function loadConfig(
     logFormat: e.LOG_FORMAT ?? (stdoutIsTty ? "pretty" : "json"),
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX || "roster:",
+    metricsToken: e.METRICS_TOKEN || undefined,
   };
 }
 

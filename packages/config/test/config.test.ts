@@ -64,6 +64,7 @@ describe("loadConfig", () => {
       logFormat: "json",
       redisUrl: undefined,
       redisKeyPrefix: "roster:",
+      metricsToken: undefined,
     });
     expect(said).toEqual([]);
   });
@@ -78,6 +79,12 @@ describe("loadConfig", () => {
     expect(config.dataDir).toBe(dir);
     expect(config.port).toBe(3000);
     expect(config.maxBulkDelete).toBe(1000);
+  });
+
+  it("takes METRICS_TOKEN of 32 characters or more, and treats an empty one as unset", () => {
+    const token = "m".repeat(32);
+    expect(loadConfig({ AUTH_SECRET: SECRET, METRICS_TOKEN: token }, lines().log).metricsToken).toBe(token);
+    expect(loadConfig({ AUTH_SECRET: SECRET, METRICS_TOKEN: "" }, lines().log).metricsToken).toBeUndefined();
   });
 
   it("takes the settings it is given", () => {
@@ -261,6 +268,18 @@ describe("loadConfig", () => {
       env: { AUTH_SECRET: "too-short" },
       variable: "AUTH_SECRET",
       detail: /32/,
+    },
+    {
+      name: "a METRICS_TOKEN under 32 characters",
+      env: { METRICS_TOKEN: "a".repeat(31) },
+      variable: "METRICS_TOKEN",
+      detail: /32/,
+    },
+    {
+      name: "a METRICS_TOKEN with a space",
+      env: { METRICS_TOKEN: `${"a".repeat(20)} ${"b".repeat(20)}` },
+      variable: "METRICS_TOKEN",
+      detail: /without spaces/,
     },
     { name: "an unknown NODE_ENV", env: { NODE_ENV: "staging" }, variable: "NODE_ENV", detail: /./ },
     {

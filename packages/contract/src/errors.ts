@@ -16,6 +16,7 @@ export const ERROR_NAMES = [
   "RateLimitExceeded",
   "MethodNotAllowed",
   "InternalServerError",
+  "ServiceUnavailable",
 ] as const;
 export type ErrorName = (typeof ERROR_NAMES)[number];
 

@@ -20,6 +20,8 @@ export interface DbHandle {
   url: string | null;
   /** Set when this process owns the embedded database folder. */
   embedded: EmbeddedServer | null;
+  /** The connection pool (null for a private in-process PGlite), for its gauges. */
+  pool: pg.Pool | null;
   close(): Promise<void>;
 }
 
@@ -54,19 +56,41 @@ function reportingClient(onQuery: (sql: string) => void): typeof pg.Client {
   };
 }
 
-export function pgAdapter(url: string, poolSize = 10, onQuery?: (sql: string) => void): PrismaPg {
-  return new PrismaPg({
+/**
+ * How long a query waits for a connection (a free one from the pool, or a new one from the
+ * database) before failing: a database that is down or unreachable then gets a 503 rather than a
+ * hang. As long as a removal already waits to start its transaction (its `maxWait`), so a burst
+ * queued behind a busy pool is not refused sooner than before.
+ */
+export const CONNECTION_TIMEOUT_MS = 10_000;
+/**
+ * How long one statement may run before the client gives up on it (a connection whose server
+ * went silent). Client-side, so it also holds through PgBouncer in transaction mode, which
+ * refuses a `statement_timeout` start-up parameter; the server-side limit is set on the role
+ * (docs/deploy.md). Longer than any statement the service runs, lock waits included.
+ */
+export const QUERY_TIMEOUT_MS = 30_000;
+
+/** The pg pool behind a PrismaPg adapter: connections are bounded in number and in time. */
+export function pgPool(url: string, poolSize = 10, onQuery?: (sql: string) => void): pg.Pool {
+  return new pg.Pool({
     connectionString: url,
     max: poolSize,
+    connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
     ...(onQuery ? { Client: reportingClient(onQuery) } : {}),
   });
+}
+
+export function pgAdapter(url: string, poolSize = 10, onQuery?: (sql: string) => void): PrismaPg {
+  return new PrismaPg(pgPool(url, poolSize, onQuery), { disposeExternalPool: true });
 }
 
 /** Opens a Prisma client on the target; for an embedded folder nobody serves yet, this process becomes its owner. */
 export async function openDb(target: DbTarget = getConfig().database, opts: ClientOptions = {}): Promise<DbHandle> {
   if (target.kind === "pglite") {
     const prisma = prismaFor(new PrismaPGlite(target.db), opts.onQuery);
-    return { prisma, url: null, embedded: null, close: () => prisma.$disconnect() };
+    return { prisma, url: null, embedded: null, pool: null, close: () => prisma.$disconnect() };
   }
   let url: string;
   let embedded: EmbeddedServer | null = null;
@@ -81,11 +105,13 @@ export async function openDb(target: DbTarget = getConfig().database, opts: Clie
       url = embedded.url;
     }
   }
-  const prisma = new PrismaClient({ adapter: pgAdapter(url, opts.poolSize, opts.onQuery) });
+  const pool = pgPool(url, opts.poolSize, opts.onQuery);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   return {
     prisma,
     url,
     embedded,
+    pool,
     async close() {
       await prisma.$disconnect();
       await embedded?.close();
@@ -94,7 +120,8 @@ export async function openDb(target: DbTarget = getConfig().database, opts: Clie
 }
 
 const GLOBAL_KEY = Symbol.for("roster.db");
-type GlobalWithDb = typeof globalThis & { [GLOBAL_KEY]?: Promise<DbHandle> };
+const POOL_KEY = Symbol.for("roster.db.pool");
+type GlobalWithDb = typeof globalThis & { [GLOBAL_KEY]?: Promise<DbHandle>; [POOL_KEY]?: pg.Pool | null };
 
 /**
  * The process-wide client (the server holds one instance). Kept on globalThis so every bundle
@@ -102,6 +129,24 @@ type GlobalWithDb = typeof globalThis & { [GLOBAL_KEY]?: Promise<DbHandle> };
  */
 export function getDb(): Promise<PrismaClient> {
   const g = globalThis as GlobalWithDb;
-  g[GLOBAL_KEY] ??= openDb();
+  g[GLOBAL_KEY] ??= openDb().then((h) => {
+    g[POOL_KEY] = h.pool;
+    return h;
+  });
   return g[GLOBAL_KEY].then((h) => h.prisma);
+}
+
+export interface PoolStats {
+  /** Connections checked out by a query or transaction. */
+  inUse: number;
+  idle: number;
+  /** Requests queued for a connection. */
+  waiting: number;
+}
+
+/** The process-wide pool's counts, or null before it is opened (or on a private PGlite). */
+export function poolStats(): PoolStats | null {
+  const pool = (globalThis as GlobalWithDb)[POOL_KEY];
+  if (!pool) return null;
+  return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount };
 }

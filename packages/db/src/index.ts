@@ -1,12 +1,16 @@
 export {
   type ClientOptions,
+  CONNECTION_TIMEOUT_MS,
   type Db,
   type DbHandle,
   type DbTarget,
   getDb,
   openDb,
+  type PoolStats,
   PrismaClient,
   pgAdapter,
+  poolStats,
+  QUERY_TIMEOUT_MS,
 } from "./client";
 export { type EmbeddedServer, readLock, startEmbeddedServer } from "./embedded";
 export { Prisma } from "./generated/prisma/client";

@@ -191,19 +191,23 @@ describe("several instances behind a load balancer", () => {
         const ids = invites.map((m) => m.id);
         const [web1] = dep.instances as [(typeof dep.instances)[number]];
 
-        // Hold a lock on one of the rows the removal deletes, so the removal is provably in flight
-        // (waiting on that row inside its transaction) when SIGTERM arrives.
+        // Hold the removal's row locks, so the removal is provably in flight (waiting on them
+        // inside its transaction) when SIGTERM arrives.
         const holder = new pg.Client({ connectionString: inject("databaseUrl") });
-        await holder.connect();
+        // pg_stat_activity is a snapshot per transaction: the holder, inside its own, would never
+        // see the removal start waiting. A second client watches.
+        const observer = new pg.Client({ connectionString: inject("databaseUrl") });
+        await Promise.all([holder.connect(), observer.connect()]);
         try {
           await holder.query("BEGIN");
-          await holder.query("SELECT 1 FROM org_memberships WHERE id = $1 FOR UPDATE", [ids[ids.length - 1]]);
+          // Removals of non-admins take no organization lock: hold the target rows themselves.
+          await holder.query("SELECT 1 FROM org_memberships WHERE id = ANY($1::uuid[]) FOR UPDATE", [ids]);
           const removal = send(web1.url, "DELETE", membershipsPath(acme.id), {
             bearer: tokenOf(manifest, "acme", "admin@acme.test"),
             json: { membershipIds: ids },
           });
           await waitUntil(async () => {
-            const { rows } = await holder.query(
+            const { rows } = await observer.query(
               "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database() AND pid <> pg_backend_pid()",
             );
             return rows[0].n > 0;
@@ -225,7 +229,7 @@ describe("several instances behind a load balancer", () => {
           expect(after.map((a) => [a.status, a.servedBy])).toEqual(Array(4).fill([200, "web2"]));
         } finally {
           await holder.query("ROLLBACK").catch(() => {});
-          await holder.end();
+          await Promise.all([holder.end(), observer.end()]);
         }
       });
     });

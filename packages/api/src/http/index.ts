@@ -1,4 +1,5 @@
 export { logRequest } from "./log";
+export { handleMetricsRequest } from "./metrics";
 export {
   JsonArrayStream,
   MAX_BODY_BYTES,

@@ -1,6 +1,12 @@
 import { getLogger } from "../logger";
+import { observeRequest } from "../metrics";
 
-/** The one structured line per request: no headers, no bodies, so no token ever reaches the log. */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/**
+ * The one structured line per request: no headers, no bodies, so no token ever reaches the log.
+ * The same place counts the request in the metrics, by its route (a template, never the URL).
+ */
 export function logRequest(entry: {
   reqId: string;
   method: string;
@@ -11,13 +17,15 @@ export function logRequest(entry: {
   callerId: string | null;
   err?: unknown;
 }): void {
+  const elapsedMs = performance.now() - entry.started;
+  observeRequest(METHODS.has(entry.method) ? entry.method : "other", entry.route, entry.status, elapsedMs / 1000);
   const line = {
     reqId: entry.reqId,
     method: entry.method,
     route: entry.route,
     ...(entry.url ? { path: new URL(entry.url).pathname } : {}),
     status: entry.status,
-    durationMs: Math.round((performance.now() - entry.started) * 10) / 10,
+    durationMs: Math.round(elapsedMs * 10) / 10,
     callerId: entry.callerId,
     ...(entry.err ? { err: entry.err } : {}),
   };

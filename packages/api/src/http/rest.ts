@@ -13,7 +13,6 @@ import {
   type AppError,
   BadRequestError,
   INVALID_JSON,
-  InternalServerError,
   MethodNotAllowedError,
   PayloadTooLargeError,
   toAppError,
@@ -78,6 +77,11 @@ function envelope(err: AppError, reqId: string): ErrorEnvelope {
     body.details = err.details;
   }
   return body;
+}
+
+/** An AppError as the contract's error envelope, with its headers. */
+export function errorResponse(err: AppError, reqId: string): Response {
+  return json(err.status, envelope(err, reqId), reqId, err.headers);
 }
 
 function json(status: number, body: unknown, reqId: string, extra: Record<string, string> = {}): Response {
@@ -311,7 +315,8 @@ function buildRoute<TParams extends Record<string, string>>(
             : json(200, data, reqId);
       } catch (err) {
         const app = asAppError(err);
-        if (app instanceof InternalServerError) failure = err;
+        // The cause of a 500 or 503 goes to the log, never to the client.
+        if (app.status >= 500) failure = err;
         const headers = { ...app.headers, ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}) };
         response = json(app.status, envelope(app, reqId), reqId, headers);
       }

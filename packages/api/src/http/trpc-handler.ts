@@ -22,6 +22,15 @@ function callCount(url: URL): number {
   return url.pathname.slice(ENDPOINT.length).replace(/^\/+/, "").split(",").length;
 }
 
+/**
+ * The route a request is counted under: its procedure when it calls one the router has, else the
+ * endpoint (batches, unknown paths), so a client cannot grow the metrics' label set.
+ */
+function routeOf(url: URL, calls: number): string {
+  const path = url.pathname.slice(ENDPOINT.length).replace(/^\/+/, "");
+  return calls === 1 && Object.hasOwn(appRouter._def.procedures, path) ? `${ENDPOINT}/${path}` : ENDPOINT;
+}
+
 /** A failure of the request as a whole, in the shape tRPC answers any error with (the same formatter). */
 async function requestFailure(app: AppError, reqId: string): Promise<Response> {
   const ctx = createInnerContext({ prisma: await getDb(), auth: { kind: "none" }, reqId });
@@ -52,7 +61,8 @@ export async function handleTrpcRequest(
   const started = performance.now();
   const reqId = newRequestId();
   const requestLog: { callerId: string | null; rateLimits?: RateLimitState[] } = { callerId: null };
-  const calls = callCount(new URL(req.url));
+  const url = new URL(req.url);
+  const calls = callCount(url);
   let response: Response;
   let bodyEnded = false;
   if (calls > MAX_BATCH_CALLS) {
@@ -98,7 +108,7 @@ export async function handleTrpcRequest(
   logRequest({
     reqId,
     method: req.method,
-    route: ENDPOINT,
+    route: routeOf(url, calls),
     url: req.url,
     status: response.status,
     started,

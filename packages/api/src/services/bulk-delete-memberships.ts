@@ -24,6 +24,7 @@ import type {
 import { type Db, fromDbRole, Prisma, toDbRole } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, ForbiddenError, NotFoundError, PermissionDeniedError } from "../errors";
+import { metrics } from "../metrics";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import { type MembershipRow, toMembershipDto, toMembershipWithUserDto } from "./membership-dto";
 import { purgeExpiredSnapshots, snapshotInsert } from "./membership-snapshots";
@@ -290,7 +291,7 @@ export async function bulkDeleteMemberships(
     if (blocker) throw blocker;
     return { memberships: [] };
   }
-  return prisma.$transaction(
+  const result = await prisma.$transaction(
     async (tx) => {
       const { targets, blocker } = await plan(tx, caller, ids, true);
       if (blocker) throw blocker;
@@ -302,6 +303,9 @@ export async function bulkDeleteMemberships(
     },
     { maxWait: 10_000, timeout: 60_000 },
   );
+  // Committed: counted here, after the transaction, so a rolled-back removal is never counted.
+  metrics().membershipsRemoved.inc(result.memberships.length);
+  return result;
 }
 
 /** What bulkDeleteMemberships would do now, without writing. */

@@ -20,6 +20,7 @@ import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { RateLimitError } from "../errors";
 import { getLogger } from "../logger";
+import { metrics } from "../metrics";
 
 export interface ThrottleRules {
   freeFailures: number;
@@ -83,6 +84,9 @@ function keysIn(memory: RateLimiterMemory): number {
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
+/** Why an attempt was refused, as the lockout metric labels it. */
+type RefusalReason = "locked" | "busy" | "capacity";
+
 /** One started attempt: say how it ended, exactly once. */
 export interface Attempt {
   /** Wrong credentials: counts, and may lock the key. */
@@ -102,7 +106,7 @@ export class LoginThrottle {
   private readonly strikes: Limiter;
 
   constructor(
-    name: string,
+    private readonly name: string,
     private readonly store: ThrottleStore = { kind: "memory" },
     private readonly rules: ThrottleRules = LOGIN_RULES,
   ) {
@@ -121,18 +125,23 @@ export class LoginThrottle {
     for (;;) {
       const started = await this.tryBegin(key);
       if ("attempt" in started) return started.attempt;
-      if (started.locked || Date.now() >= deadline) throw new RateLimitError(started.retryAfter);
+      if (started.locked || Date.now() >= deadline) {
+        metrics().lockoutRefusals.inc({ throttle: this.name, reason: started.reason });
+        throw new RateLimitError(started.retryAfter);
+      }
       await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
     }
   }
 
-  private async tryBegin(key: string): Promise<{ attempt: Attempt } | { locked: boolean; retryAfter: number }> {
+  private async tryBegin(
+    key: string,
+  ): Promise<{ attempt: Attempt } | { locked: boolean; reason: RefusalReason; retryAfter: number }> {
     const lock = await this.gate.get(key);
     if (lock && lock.consumedPoints >= LOCKED && lock.msBeforeNext > 0) {
-      return { locked: true, retryAfter: seconds(lock.msBeforeNext) };
+      return { locked: true, reason: "locked", retryAfter: seconds(lock.msBeforeNext) };
     }
     if (keysIn(this.attemptsInMemory) >= this.rules.maxKeys && !(await this.attempts.get(key))) {
-      return { locked: true, retryAfter: this.rules.baseLockSec };
+      return { locked: true, reason: "capacity", retryAfter: this.rules.baseLockSec };
     }
     const n = (await this.attempts.penalty(key)).consumedPoints;
     let gated = false;
@@ -144,7 +153,7 @@ export class LoginThrottle {
         await this.attempts.reward(key);
         if (!(err instanceof RateLimiterRes)) throw err;
         const locked = err.consumedPoints >= LOCKED;
-        return { locked, retryAfter: locked ? seconds(err.msBeforeNext) : 1 };
+        return { locked, reason: locked ? "locked" : "busy", retryAfter: locked ? seconds(err.msBeforeNext) : 1 };
       }
     }
     return { attempt: this.attempt(key, gated) };
@@ -255,7 +264,7 @@ export class RateLimits {
   /**
    * Spends one request of `subject`'s `budget`. Returns where it stands (null when the budget is
    * off), or throws RateLimitError, with the draft's headers, when the budget is spent. This is
-   * the one place a rate-limit refusal is decided (count refusals here).
+   * the one place a rate-limit refusal is decided, and counted.
    */
   async spend(budget: RateLimitBudget, subject: RateLimitSubject): Promise<RateLimitState | null> {
     const entry = this.limiters[budget];
@@ -273,6 +282,7 @@ export class RateLimits {
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
       const refused = state(err);
+      metrics().rateLimitRefusals.inc({ budget });
       const error = new RateLimitError(refused.resetSec);
       error.headers = { ...error.headers, ...rateLimitHeaders([refused]) };
       throw error;

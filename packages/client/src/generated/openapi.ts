@@ -240,6 +240,21 @@ export interface operations {
           };
         };
       };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
+            error: string;
+            message: string;
+          };
+        };
+      };
     };
   };
   renewAccessToken: {
@@ -380,6 +395,21 @@ export interface operations {
           };
         };
       };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
+            error: string;
+            message: string;
+          };
+        };
+      };
     };
   };
   revokeAccessToken: {
@@ -511,6 +541,21 @@ export interface operations {
             reqId: string;
             /** @enum {number} */
             statusCode: 500;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
             error: string;
             message: string;
           };
@@ -659,6 +704,21 @@ export interface operations {
             reqId: string;
             /** @enum {number} */
             statusCode: 500;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
             error: string;
             message: string;
           };
@@ -852,6 +912,21 @@ export interface operations {
             reqId: string;
             /** @enum {number} */
             statusCode: 500;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
             error: string;
             message: string;
           };

@@ -79,7 +79,8 @@ export function RemoveDialog(props: { ids: string[]; onClose: () => void; onRemo
                 {count.toLocaleString()} membership{count === 1 ? "" : "s"} and{" "}
                 {preview.data.projectMembershipCount.toLocaleString()} project membership
                 {preview.data.projectMembershipCount === 1 ? "" : "s"} will be removed. Their accounts and other
-                organizations stay. The removal can be restored while its restore window lasts (7 days unless configured otherwise).
+                organizations stay. The removal can be restored while its restore window lasts (7 days unless configured
+                otherwise).
               </span>
             ) : null}
           </p>
