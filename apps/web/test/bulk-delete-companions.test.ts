@@ -16,6 +16,7 @@ import {
   MEMBERSHIP_KEYS,
   MSG,
   membershipsPath,
+  membershipWithUserSelect,
   NOACCESS,
   REMOVER,
   REQ_ID,
@@ -102,23 +103,7 @@ describe.each(SURFACES)("listing memberships over $name", (surface) => {
     for (const m of listed) expect(Object.keys(m).sort()).toEqual([...MEMBERSHIP_KEYS, "user"].sort());
     const rows = await db.orgMembership.findMany({
       where: { orgId: fx.acme.id },
-      select: {
-        id: true,
-        role: true,
-        status: true,
-        inviteEmail: true,
-        createdAt: true,
-        updatedAt: true,
-        userId: true,
-        orgId: true,
-        roleId: true,
-        projectFavorites: true,
-        isActive: true,
-        lastInvitedAt: true,
-        lastLoginAuthMethod: true,
-        lastLoginTime: true,
-        user: { select: { id: true, email: true, username: true, firstName: true, lastName: true } },
-      },
+      select: membershipWithUserSelect,
     });
     const byId = (a: Record<string, unknown>, b: Record<string, unknown>) => String(a.id).localeCompare(String(b.id));
     expect([...listed].sort(byId)).toEqual(rows.map(expectedMembershipWithUser).sort(byId));

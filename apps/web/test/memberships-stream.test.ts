@@ -13,6 +13,7 @@ import {
   JSON_CONTENT_TYPE,
   MEMBERSHIP_KEYS,
   membershipsPath,
+  membershipWithUserSelect,
   REQ_ID,
   Seeded,
   serverSecret,
@@ -89,23 +90,7 @@ describe("GET .../memberships on an organization of several pages", () => {
     const rows = await db.orgMembership.findMany({
       where: { orgId },
       orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      select: {
-        id: true,
-        role: true,
-        status: true,
-        inviteEmail: true,
-        createdAt: true,
-        updatedAt: true,
-        userId: true,
-        orgId: true,
-        roleId: true,
-        projectFavorites: true,
-        isActive: true,
-        lastInvitedAt: true,
-        lastLoginAuthMethod: true,
-        lastLoginTime: true,
-        user: { select: { id: true, email: true, username: true, firstName: true, lastName: true } },
-      },
+      select: membershipWithUserSelect,
     });
     expect(body.users).toEqual(rows.map(expectedMembershipWithUser));
     expect(new Set(body.users.map((m) => m.id)).size).toBe(body.users.length);

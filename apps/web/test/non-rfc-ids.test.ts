@@ -9,6 +9,7 @@ import {
   describeScenarios,
   expectedMembershipWithUser,
   type Fx,
+  membershipWithUserSelect,
   rest,
   type Scenario,
   Seeded,
@@ -93,23 +94,7 @@ describe.each(SURFACES)("imported ids over $name", (surface) => {
     const listed = (res.data as { users: { id: string }[] }).users;
     const rows = await db.orgMembership.findMany({
       where: { id: { in: REMOVED } },
-      select: {
-        id: true,
-        role: true,
-        status: true,
-        inviteEmail: true,
-        createdAt: true,
-        updatedAt: true,
-        userId: true,
-        orgId: true,
-        roleId: true,
-        projectFavorites: true,
-        isActive: true,
-        lastInvitedAt: true,
-        lastLoginAuthMethod: true,
-        lastLoginTime: true,
-        user: { select: { id: true, email: true, username: true, firstName: true, lastName: true } },
-      },
+      select: membershipWithUserSelect,
     });
     expect(rows).toHaveLength(REMOVED.length);
     for (const row of rows) expect(listed.find((m) => m.id === row.id)).toEqual(expectedMembershipWithUser(row));

@@ -7,30 +7,18 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { orgOf, reseed, tokenOf } from "@roster/api/testing";
+import { orgOf, probeTestRedis, reseed, TEST_REDIS_URL, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WebServer } from "../scripts/server";
 import { freePort, type HttpAnswer, request, startExtraServer } from "./extra-server";
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const REDIS_URL = TEST_REDIS_URL;
 const RATE_LIMITED = /^Rate limit exceeded\. Please try again in (\d+) seconds$/;
 const prefix = () => `roster-rl-${Date.now()}-${randomBytes(3).toString("hex")}:`;
 
-const redisUp = await (async () => {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-})();
-if (!redisUp && process.env.CI === "true") throw new Error(`CI=true but Redis at ${REDIS_URL} does not answer`);
-if (!redisUp) console.warn(`!! RATE LIMIT TESTS ON REDIS SKIPPED: no Redis at ${REDIS_URL}`);
+const redisUp = await probeTestRedis("RATE LIMIT TESTS ON REDIS");
 
 let manifest: DemoManifest;
 let orgId: string;

@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
+import { memberOf, orgOf, probeTestRedis, reseed, TEST_REDIS_URL, testDb } from "@roster/api/testing";
 import { loadConfig } from "@roster/config";
 import type { DemoManifest } from "@roster/contract";
 import { Redis } from "ioredis";
@@ -19,25 +19,13 @@ import { expectNoBrowserProblems, skipBrowserTests, useBrowser } from "./e2e/bro
 import { freePort } from "./global-setup";
 import { DEMO_PASSWORD, signInOver } from "./web-sign-in";
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const REDIS_URL = TEST_REDIS_URL;
 const PREFIX = `roster-test-${Date.now()}-${randomBytes(3).toString("hex")}:`;
 const WRONG = "not-the-password";
 const UA_LOGIN = "/api/v1/auth/universal-auth/login";
 const RATE_LIMITED = /^Rate limit exceeded\. Please try again in (\d+) seconds$/;
 
-const redisUp = await (async () => {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-})();
-if (!redisUp && process.env.CI === "true") throw new Error(`CI=true but Redis at ${REDIS_URL} does not answer`);
-if (!redisUp) console.warn(`!! MULTI-INSTANCE THROTTLE TESTS SKIPPED: no Redis at ${REDIS_URL}`);
+const redisUp = await probeTestRedis("MULTI-INSTANCE THROTTLE TESTS");
 
 /** A documentation address (RFC 5737) of its own for each call. */
 let nextAddress = 1;

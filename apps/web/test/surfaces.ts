@@ -496,7 +496,8 @@ export const MEMBERSHIP_KEYS = [
   "userId",
 ] as const;
 
-const membershipSnapshotSelect = {
+/** Every column of a membership the contract returns, with its user: what tests compare answers with. */
+export const membershipWithUserSelect = {
   id: true,
   role: true,
   status: true,
@@ -515,7 +516,7 @@ const membershipSnapshotSelect = {
 } as const;
 
 async function membershipRows(db: Db) {
-  return db.orgMembership.findMany({ select: membershipSnapshotSelect });
+  return db.orgMembership.findMany({ select: membershipWithUserSelect });
 }
 export type MembershipSnapshot = Awaited<ReturnType<typeof membershipRows>>[number];
 

@@ -4,6 +4,7 @@ import { getConfig } from "@roster/config";
 import type { DemoManifest, ManifestMember, ManifestOrganization } from "@roster/contract";
 import { type ClientOptions, type Db, type DbHandle, openDb } from "@roster/db";
 import { seedDemoData } from "@roster/db/seed";
+import { Redis } from "ioredis";
 import { afterAll, inject } from "vitest";
 import { buildManifest } from "../src/services/demo-manifest";
 
@@ -56,4 +57,27 @@ export function tokenOf(manifest: DemoManifest, slug: string, email: string): st
   const token = memberOf(manifest, slug, email).accessToken;
   if (!token) throw new Error(`${email} in ${slug} has no token`);
   return token;
+}
+
+/** The machine's Redis for tests (and CI's): TEST_REDIS_URL, else the local one. */
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/**
+ * Whether TEST_REDIS_URL answers. Without it, outside CI, the caller's Redis tests are skipped
+ * with a loud line naming `what`; under CI=true a missing Redis is a failure, never a skip.
+ */
+export async function probeTestRedis(what: string): Promise<boolean> {
+  const probe = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  let up = false;
+  try {
+    await probe.connect();
+    up = (await probe.ping()) === "PONG";
+  } catch {
+    up = false;
+  } finally {
+    probe.disconnect();
+  }
+  if (!up && process.env.CI === "true") throw new Error(`CI=true but Redis at ${TEST_REDIS_URL} does not answer`);
+  if (!up) console.warn(`!! ${what} SKIPPED: no Redis at ${TEST_REDIS_URL}`);
+  return up;
 }

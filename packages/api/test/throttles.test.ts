@@ -17,6 +17,7 @@ import {
   type ThrottleStore,
   throttles,
 } from "../src/services/throttles";
+import { probeTestRedis, TEST_REDIS_URL } from "./support";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -254,21 +255,8 @@ describe("LoginThrottle in process memory", () => {
   });
 });
 
-// The real Redis of this machine (and of CI). Without one, outside CI, these are skipped loudly.
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const redisUp = await (async () => {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-})();
-if (!redisUp && process.env.CI === "true") throw new Error(`CI=true but Redis at ${REDIS_URL} does not answer`);
-if (!redisUp) console.warn(`!! REDIS TESTS SKIPPED: no Redis at ${REDIS_URL}`);
+const REDIS_URL = TEST_REDIS_URL;
+const redisUp = await probeTestRedis("REDIS TESTS");
 
 describe.skipIf(!redisUp)("LoginThrottle in Redis", () => {
   const prefix = `roster-test-${Date.now()}-${randomBytes(3).toString("hex")}:`;
