@@ -361,6 +361,16 @@ describe("Universal Auth login", () => {
     expect(await db.identityAccessToken.count({ where: { identityId: made.identityId } })).toBe(3);
   });
 
+  it("never locks out the holder of a used-up secret: refusing it is not a guess", async () => {
+    const made = await makeIdentity({ role: "member" }, { numUsesLimit: 1 });
+    expect((await login(made.clientId, made.clientSecret)).status).toBe(200);
+    // Well past the five free attempts: each one is the 401 of a spent (then revoked) secret, never a 429.
+    for (let i = 0; i < 8; i++) {
+      const r = await login(made.clientId, made.clientSecret);
+      expectEnvelope(r, 401, "UnauthorizedError", expect.toBeOneOf([MSG.secretUsedUp, MSG.invalidCredentials]));
+    }
+  });
+
   it("refuses a revoked client secret with the same 401 Invalid credentials", async () => {
     const made = await makeIdentity({ role: "member" });
     const admin = await trpcAs(adminToken());

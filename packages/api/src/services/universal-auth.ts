@@ -31,7 +31,10 @@ export async function universalAuthLogin(
   try {
     const issued = await loginOrNull(prisma, body, origin);
     if (!issued.ok) {
-      await attempt.failed();
+      // Only a wrong client id or secret is a guess. A secret that matched but is revoked,
+      // expired or used up proves the caller holds it: refused, but no step towards a lockout
+      // (else parallel logins of one holder lock each other out once its uses run out).
+      if (issued.guess) await attempt.failed();
       throw new UnauthorizedError(issued.message);
     }
     await attempt.succeeded();
@@ -49,7 +52,7 @@ export async function universalAuthLogin(
 }
 
 type LoginResult =
-  | { ok: false; message: string }
+  | { ok: false; message: string; guess: boolean }
   | {
       ok: true;
       ua: { identityId: string; accessTokenTTL: number; accessTokenMaxTTL: number };
@@ -59,19 +62,20 @@ type LoginResult =
 
 async function loginOrNull(prisma: Db, body: UniversalAuthLoginBody, origin: Origin): Promise<LoginResult> {
   const ua = await prisma.identityUniversalAuth.findUnique({ where: { clientId: body.clientId } });
-  if (!ua) return { ok: false, message: INVALID_CREDENTIALS };
+  if (!ua) return { ok: false, message: INVALID_CREDENTIALS, guess: true };
   if (!ipAllowed(origin.ip, ua.clientSecretTrustedIps)) throw new ForbiddenError(IP_NOT_ALLOWED);
 
   const clientSecret = await prisma.identityClientSecret.findUnique({
     where: { secretHash: hashClientSecret(body.clientSecret) },
   });
   // A wrong secret and a revoked one answer alike: the caller learns nothing about which half was wrong.
-  if (!clientSecret || clientSecret.identityId !== ua.identityId || clientSecret.isRevoked) {
-    return { ok: false, message: INVALID_CREDENTIALS };
+  if (!clientSecret || clientSecret.identityId !== ua.identityId) {
+    return { ok: false, message: INVALID_CREDENTIALS, guess: true };
   }
+  if (clientSecret.isRevoked) return { ok: false, message: INVALID_CREDENTIALS, guess: false };
   if (clientSecret.ttl > 0 && Date.now() > clientSecret.createdAt.getTime() + clientSecret.ttl * 1000) {
     await prisma.identityClientSecret.update({ where: { id: clientSecret.id }, data: { isRevoked: true } });
-    return { ok: false, message: "Access denied due to expired client secret" };
+    return { ok: false, message: "Access denied due to expired client secret", guess: false };
   }
 
   const token = await prisma.$transaction(async (tx) => {
@@ -95,7 +99,7 @@ async function loginOrNull(prisma: Db, body: UniversalAuthLoginBody, origin: Ori
   });
   if (!token) {
     await prisma.identityClientSecret.update({ where: { id: clientSecret.id }, data: { isRevoked: true } });
-    return { ok: false, message: "Access denied due to client secret usage limit reached" };
+    return { ok: false, message: "Access denied due to client secret usage limit reached", guess: false };
   }
   return { ok: true, ua, clientSecretId: clientSecret.id, tokenId: token.id };
 }
