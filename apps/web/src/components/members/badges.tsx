@@ -34,7 +34,7 @@ export function memberName(m: {
 
 /** What the name column shows: the name, or a muted "Invited" rather than the email again. */
 export function MemberName({ name }: { name: string | null }) {
-  return name === null ? <span className="font-normal text-zinc-400">Invited</span> : <>{name}</>;
+  return name === null ? <span className="font-normal text-zinc-400">Invited</span> : name;
 }
 
 export function memberEmail(m: { user: { email: string } | null; inviteEmail: string | null }): string {
