@@ -72,6 +72,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/v2/organizations/{organizationId}/memberships/restore": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** @description Undo a bulk delete: put the memberships of a removal (its request id) back as they were, within RESTORE_WINDOW_DAYS */
+    post: operations["restoreOrgMemberships"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -832,7 +849,7 @@ export interface operations {
           };
         };
       };
-      /** @description Memberships not found in the organization */
+      /** @description Memberships (or the removal to restore) not found in the organization */
       404: {
         headers: {
           [name: string]: unknown;
@@ -844,6 +861,228 @@ export interface operations {
             statusCode: 404;
             error: string;
             message: string;
+          };
+        };
+      };
+      /** @description Request body larger than 1 MiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 413;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Body or path fails the schema */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 422;
+            error: string;
+            message: {
+              code: string;
+              path: (string | number)[];
+              message: string;
+            }[];
+          };
+        };
+      };
+      /** @description Rate limit exceeded */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After"?: number;
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 429;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Unexpected error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 500;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 503;
+            error: string;
+            message: string;
+          };
+        };
+      };
+    };
+  };
+  restoreOrgMemberships: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The ID of the organization the memberships were removed from. */
+        organizationId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description The removal's request id (its audit events' batch id). */
+          batchId: string;
+          /** @description Restore what can be restored and list the rest as skipped, instead of answering 409. */
+          skipConflicts?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description The memberships put back, and what skipConflicts left out */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            memberships: {
+              /** Format: uuid */
+              id: string;
+              /** @enum {string} */
+              role: "admin" | "member" | "no-access" | "custom";
+              /** @enum {string} */
+              status: "invited" | "accepted";
+              inviteEmail: string | null;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+              /** Format: uuid */
+              userId: string | null;
+              /** Format: uuid */
+              orgId: string;
+              /** Format: uuid */
+              roleId: string | null;
+              projectFavorites: string[] | null;
+              isActive: boolean;
+              /** Format: date-time */
+              lastInvitedAt: string | null;
+              lastLoginAuthMethod: string | null;
+              /** Format: date-time */
+              lastLoginTime: string | null;
+            }[];
+            projectMembershipCount: number;
+            skipped: {
+              /** Format: uuid */
+              membershipId: string;
+              /** @enum {string} */
+              reason: "expired" | "alreadyRestored" | "memberExists" | "userGone" | "customRoleGone" | "projectGone" | "projectMemberExists";
+              /** Format: uuid */
+              projectId?: string;
+            }[];
+          };
+        };
+      };
+      /** @description Missing, invalid, expired or revoked access token, or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 401;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Not a member, other organization, permission denied, or privilege boundary */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 403;
+            error: string;
+            message: string;
+            details?: unknown;
+          };
+        };
+      };
+      /** @description Memberships (or the removal to restore) not found in the organization */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 404;
+            error: string;
+            message: string;
+          };
+        };
+      };
+      /** @description The removal cannot be restored as it was: details lists each conflict, and nothing was restored */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 409;
+            error: string;
+            message: string;
+            details: {
+              /** Format: uuid */
+              membershipId: string;
+              /** @enum {string} */
+              reason: "expired" | "alreadyRestored" | "memberExists" | "userGone" | "customRoleGone" | "projectGone" | "projectMemberExists";
+              /** Format: uuid */
+              projectId?: string;
+            }[];
           };
         };
       };
