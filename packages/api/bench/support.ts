@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import type { DemoManifest } from "@roster/contract";
 import type { Db } from "@roster/db";
-import type pg from "pg";
+import pg from "pg";
 
 export interface BenchContext {
   /** "embedded" or "postgresql". */
@@ -82,4 +82,30 @@ export function rssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return Math.round(kb / 1024);
+}
+
+/**
+ * Runs `fn` on a new database on the PostgreSQL server that DATABASE_URL names (never that
+ * database itself), dropped afterwards whatever happens.
+ */
+export async function withScratchDatabase<T>(prefix: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error("set DATABASE_URL to a PostgreSQL server");
+  const name = `${prefix}_${Date.now()}`;
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const adminClient = new pg.Client({ connectionString: admin.toString() });
+  await adminClient.connect();
+  try {
+    await adminClient.query(`CREATE DATABASE "${name}"`);
+    const target = new URL(url);
+    target.pathname = `/${name}`;
+    try {
+      return await fn(target.toString());
+    } finally {
+      await adminClient.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
+  } finally {
+    await adminClient.end();
+  }
 }

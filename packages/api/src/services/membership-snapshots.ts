@@ -29,7 +29,7 @@ import type { Caller } from "../auth/caller";
 import { ConflictError, NotFoundError, PermissionDeniedError } from "../errors";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import type { RequestOrigin } from "./bulk-delete-memberships";
-import { toMembershipDto } from "./membership-dto";
+import { type MembershipRow, toMembershipDto } from "./membership-dto";
 
 export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
 /** The most expired snapshots one removal or restore deletes. */
@@ -64,22 +64,10 @@ export function purgeExpiredSnapshots(windowDays: number): Prisma.Sql {
       ORDER BY created_at LIMIT ${PURGE_LIMIT} FOR UPDATE SKIP LOCKED)`;
 }
 
-interface SnapshotRow {
+/** A snapshot row: the membership as it was (its role already in the contract's form), and what stands in its way now. */
+interface SnapshotRow extends Omit<MembershipRow, "role"> {
   snapshotId: string;
-  id: string;
   role: OrgRole;
-  status: "invited" | "accepted";
-  inviteEmail: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  userId: string | null;
-  orgId: string;
-  roleId: string | null;
-  projectFavorites: string[];
-  isActive: boolean;
-  lastInvitedAt: Date | null;
-  lastLoginAuthMethod: string | null;
-  lastLoginTime: Date | null;
   rolePermissions: Prisma.JsonValue | null;
   restored: boolean;
   expired: boolean;
