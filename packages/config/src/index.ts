@@ -28,46 +28,33 @@ const intFrom = (name: string, def: number, min: number, max: number) =>
       return n;
     });
 
-const postgresUrl = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v.trim() === "") return undefined;
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "DATABASE_URL is not a URL" });
-      return z.NEVER;
-    }
-    if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-      ctx.addIssue({
-        code: "custom",
-        message: `DATABASE_URL must be a postgres:// or postgresql:// URL, got ${url.protocol}//`,
-      });
-      return z.NEVER;
-    }
-    return v;
-  });
+/** An optional URL setting that must use one of two schemes (blank counts as unset). */
+function serviceUrl(name: string, schemes: [string, string]) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        ctx.addIssue({ code: "custom", message: `${name} is not a URL` });
+        return z.NEVER;
+      }
+      if (!schemes.some((scheme) => url.protocol === `${scheme}:`)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} must be a ${schemes[0]}:// or ${schemes[1]}:// URL, got ${url.protocol}//`,
+        });
+        return z.NEVER;
+      }
+      return v;
+    });
+}
 
-const redisUrl = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v.trim() === "") return undefined;
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "REDIS_URL is not a URL" });
-      return z.NEVER;
-    }
-    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-      ctx.addIssue({ code: "custom", message: `REDIS_URL must be a redis:// or rediss:// URL, got ${url.protocol}//` });
-      return z.NEVER;
-    }
-    return v;
-  });
+const postgresUrl = serviceUrl("DATABASE_URL", ["postgres", "postgresql"]);
+const redisUrl = serviceUrl("REDIS_URL", ["redis", "rediss"]);
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).optional().default("development"),
