@@ -23,9 +23,10 @@ import type {
 } from "@roster/contract";
 import { type Db, fromDbRole, Prisma, toDbRole } from "@roster/db";
 import type { Caller } from "../auth/caller";
-import { type AppError, BadRequestError, ForbiddenError, NotFoundError, PermissionDeniedError } from "../errors";
+import { type AppError, BadRequestError, NotFoundError, PermissionDeniedError } from "../errors";
 import { metrics } from "../metrics";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
+import { type CurrentRules, readCallerRules, userRulesFrom } from "./current-caller";
 import { type MembershipRow, toMembershipDto, toMembershipWithUserDto } from "./membership-dto";
 import { purgeExpiredSnapshots, snapshotInsert } from "./membership-snapshots";
 
@@ -145,28 +146,13 @@ function permissionDenied(rules: PermissionRule[]): PermissionDeniedError {
 }
 
 /**
- * The caller's own membership as it is now (check 5 again, under the lock when there is one): a
- * caller removed or demoted by a request that committed first must not act on what its token
- * said a moment ago. A user's row came with the targets; an identity's is read here.
+ * The caller's own membership as it is now (check 5 again, under the lock when there is one;
+ * current-caller.ts). A user's row came with the targets; an identity's is read here.
  */
-async function currentCallerRules(
-  tx: Tx,
-  caller: Caller,
-  rows: Target[],
-  lock: boolean,
-): Promise<{ rules: PermissionRule[] } | { blocker: ForbiddenError }> {
-  if (caller.kind === "user") {
-    const own = rows.find((r) => r.id === caller.membership.id);
-    if (own?.status !== "accepted") return { blocker: new ForbiddenError("User not member of organization") };
-    if (!own.isActive) return { blocker: new ForbiddenError("User organization membership is inactive") };
-    return { rules: rulesForRole(fromDbRole(own.role), own.customRole?.permissions) };
-  }
-  const [own] = await tx.$queryRaw<{ role: OrgRole; permissions: Prisma.JsonValue | null }[]>`
-    SELECT m.role::text AS role, r.permissions FROM identity_org_memberships m LEFT JOIN org_roles r ON r.id = m.role_id
-    WHERE m.id = ${caller.membership.id}::uuid AND m.org_id = ${caller.organizationId}::uuid
-    ${lock ? Prisma.sql`FOR SHARE OF m` : Prisma.empty}`;
-  if (!own) return { blocker: new ForbiddenError("Identity not member of organization") };
-  return { rules: rulesForRole(own.role, own.permissions) };
+async function currentCallerRules(tx: Tx, caller: Caller, rows: Target[], lock: boolean): Promise<CurrentRules> {
+  if (caller.kind !== "user") return readCallerRules(tx, caller, lock);
+  const own = rows.find((r) => r.id === caller.membership.id);
+  return userRulesFrom(own && { ...own, permissions: own.customRole?.permissions });
 }
 
 const LAST_ADMIN = "This action would leave the organization with no admin. Promote another user to admin first.";
