@@ -174,6 +174,28 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   return isDatabaseUnavailable(e.cause, depth + 1) || isDatabaseUnavailable(adapterError, depth + 1);
 }
 
+/** PostgreSQL's unique and foreign-key violations, as the driver adapter and Prisma name them. */
+const CONSTRAINT_CODES = new Set(["23505", "23503", "P2002", "P2003"]);
+const CONSTRAINT_KINDS = new Set(["UniqueConstraintViolation", "ForeignKeyConstraintViolation"]);
+
+/**
+ * Whether a failure is a unique index or a foreign key refusing a write: for a statement that
+ * read first, a concurrent writer it could not see. Follows `cause`, `meta` and Prisma's
+ * `meta.driverAdapterError` a few levels down.
+ */
+export function isConstraintViolation(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== "object" || depth > 5) return false;
+  const e = err as { code?: unknown; kind?: unknown; cause?: unknown; meta?: unknown };
+  if (typeof e.code === "string" && CONSTRAINT_CODES.has(e.code)) return true;
+  if (typeof e.kind === "string" && CONSTRAINT_KINDS.has(e.kind)) return true;
+  const adapterError = (e.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
+  return (
+    isConstraintViolation(e.cause, depth + 1) ||
+    isConstraintViolation(adapterError, depth + 1) ||
+    isConstraintViolation(e.meta, depth + 1)
+  );
+}
+
 /**
  * Any thrown value as an AppError: a lost or unreachable database becomes a 503; the other
  * unexpected failures a 500 (the cause is logged, never sent).

@@ -205,10 +205,12 @@ describe("bulk delete: statements per request", () => {
         `${BULK}: ${many.statements.length} statements, service call ${many.ms.toFixed(1)} ms ` +
         `(the removal of the same ${BULK}: ${results["1000"]?.ms.toFixed(1)} ms)`,
     );
-    // BEGIN, the organization lock, the locking read of the snapshots, one writing statement, COMMIT.
+    // BEGIN, the caller's own membership (check 5 again, under a share lock), the organization
+    // lock, the locking read of the snapshots, one writing statement, COMMIT.
     expect(many.statements.length).toBe(one.statements.length);
     expect(many.statements.length).toBeLessThanOrEqual(MAX_STATEMENTS);
-    expect(many.statements[1]).toMatch(/FROM\s+organizations\b[\s\S]*FOR NO KEY UPDATE/i);
+    expect(many.statements[1]).toMatch(/FROM\s+org_memberships\s+m\b[\s\S]*FOR SHARE OF m/i);
+    expect(many.statements[2]).toMatch(/FROM\s+organizations\b[\s\S]*FOR NO KEY UPDATE/i);
     expect(many.statements.filter((q) => /^\s*(WITH|DELETE|INSERT|UPDATE)\b/i.test(q))).toHaveLength(1);
     expect(await handle.prisma.orgMembership.count({ where: { orgId: orgOf(manifest, "acme").id } })).toBe(
       orgOf(manifest, "acme").members.length + BULK,

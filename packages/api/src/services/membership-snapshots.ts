@@ -9,26 +9,36 @@
 // (SKIP LOCKED, so it never waits on a restore holding one). A batch whose snapshots are gone but
 // whose removal is in the audit log answers 409 `expired`, not 404.
 //
-// Locking: a restore takes the organization's row (FOR NO KEY UPDATE) first, as a removal of an
-// admin does before its last-admin count, so the two are serialised and neither counts admins the
-// other is about to change; then the batch's snapshot rows (FOR UPDATE), so two restores of one
-// batch run one after the other and the second sees `alreadyRestored`.
-// A restore's round trips: BEGIN, the organization lock, the locking read, one statement that
-// writes everything, COMMIT.
+// Locking, in the order a removal takes its locks (rows, then the organization), so the two never
+// wait for each other in a cycle: the caller's own membership FOR SHARE, read again as it is now
+// (current-caller.ts: a caller removed or demoted by a request that committed first is refused);
+// the organization's row (FOR NO KEY UPDATE), as a removal of an admin does before its last-admin
+// count, so the two are serialised and neither counts admins the other is about to change; then
+// the batch's snapshot rows (FOR UPDATE), so two restores of one batch run one after the other
+// and the second sees `alreadyRestored`.
+// A restore's round trips: BEGIN, the caller's row, the organization lock, the locking read, one
+// statement that writes everything, COMMIT.
+//
+// What the locking read cannot see is a row another transaction inserted and has not committed
+// (the user added again, say): the restore's insert then waits for it and, once it commits, hits
+// the unique index. That is a conflict, not a fault: the restore runs once more, now seeing the
+// row, and answers 409 listing it (or skips it), never 500.
 
 import { getConfig } from "@roster/config";
 import type {
   MembershipDto,
   OrgRole,
+  PermissionRule,
   PreviewRestoreMembershipsResponse,
   RestoreConflict,
   RestoreMembershipsResponse,
 } from "@roster/contract";
 import { type Db, Prisma, toDbRole } from "@roster/db";
 import type { Caller } from "../auth/caller";
-import { ConflictError, NotFoundError, PermissionDeniedError } from "../errors";
+import { ConflictError, isConstraintViolation, NotFoundError, PermissionDeniedError } from "../errors";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import type { RequestOrigin } from "./bulk-delete-memberships";
+import { type CurrentRules, readCallerRules } from "./current-caller";
 import { type MembershipRow, toMembershipDto } from "./membership-dto";
 
 export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
@@ -157,8 +167,14 @@ function notFound(orgId: string, batchId: string): NotFoundError {
   return new NotFoundError(`Removal ${batchId} not found in organization ${orgId}`);
 }
 
-function permissionDenied(caller: Caller): PermissionDeniedError {
-  return new PermissionDeniedError("You are not allowed to create on member", rulesForSubject(caller.rules, "member"));
+function permissionDenied(rules: PermissionRule[]): PermissionDeniedError {
+  return new PermissionDeniedError("You are not allowed to create on member", rulesForSubject(rules, "member"));
+}
+
+/** The caller's rules as they are now, or why it may not restore: gone, inactive, or no `create` on `member`. */
+function mayRestore(current: CurrentRules): CurrentRules {
+  if ("blocker" in current) return current;
+  return can(current.rules, "create", "member") ? current : { blocker: permissionDenied(current.rules) };
 }
 
 /**
@@ -179,9 +195,9 @@ async function readPlan(tx: Tx, caller: Caller, batchId: string, windowDays: num
 }
 
 /** The privilege boundary over every role the batch would put back. */
-function boundary(caller: Caller, rows: SnapshotRow[]) {
+function boundary(rules: PermissionRule[], rows: SnapshotRow[]) {
   for (const row of rows) {
-    const beyond = privilegeBoundary(caller.rules, rulesForRole(row.role, row.rolePermissions), {
+    const beyond = privilegeBoundary(rules, rulesForRole(row.role, row.rolePermissions), {
       kind: "restore",
       membershipId: row.id,
     });
@@ -252,24 +268,18 @@ function restoreStatement(
     FROM restored m ORDER BY m.id`;
 }
 
-/**
- * Puts the batch back (permission `create` on `member` is checked before this). 404 when the
- * organization never removed that batch; 403 when a role it would put back is beyond the
- * caller's; 409 listing every conflict, changing nothing, unless `skipConflicts`.
- */
-export async function restoreMemberships(
-  prisma: Db,
-  caller: Caller,
-  input: { batchId: string; skipConflicts?: boolean },
-  origin: RequestOrigin,
-  windowDays: number = getConfig().restoreWindowDays,
-): Promise<RestoreMembershipsResponse> {
+type RestoreInput = { batchId: string; skipConflicts?: boolean };
+
+/** One attempt at a restore, in one transaction. */
+function restoreOnce(prisma: Db, caller: Caller, input: RestoreInput, origin: RequestOrigin, windowDays: number) {
   const orgId = caller.organizationId;
   return prisma.$transaction(
-    async (tx) => {
+    async (tx): Promise<RestoreMembershipsResponse> => {
+      const current = mayRestore(await readCallerRules(tx, caller, true));
+      if ("blocker" in current) throw current.blocker;
       await tx.$executeRaw`SELECT 1 FROM organizations WHERE id = ${orgId}::uuid FOR NO KEY UPDATE`;
       const { plan } = await readPlan(tx, caller, input.batchId, windowDays, true);
-      const beyond = boundary(caller, plan.rows);
+      const beyond = boundary(current.rules, plan.rows);
       if (beyond) throw beyond;
       if (plan.conflicts.length > 0 && !input.skipConflicts) throw conflictError(input.batchId, plan.conflicts);
       if (plan.restorable.length === 0) return { memberships: [], projectMembershipCount: 0, skipped: plan.conflicts };
@@ -286,6 +296,36 @@ export async function restoreMemberships(
   );
 }
 
+/**
+ * Puts the batch back (permission `create` on `member` is checked before this, and again on the
+ * caller's row as it is now). 404 when the organization never removed that batch; 403 when a
+ * role it would put back is beyond the caller's; 409 listing every conflict, changing nothing,
+ * unless `skipConflicts`.
+ */
+export async function restoreMemberships(
+  prisma: Db,
+  caller: Caller,
+  input: RestoreInput,
+  origin: RequestOrigin,
+  windowDays: number = getConfig().restoreWindowDays,
+): Promise<RestoreMembershipsResponse> {
+  try {
+    return await restoreOnce(prisma, caller, input, origin, windowDays);
+  } catch (err) {
+    if (!isConstraintViolation(err)) throw err;
+  }
+  // A writer this restore could not see when it read has committed a row in its way (see the
+  // top of this file); the transaction rolled back. Once more, now seeing it: the clash is read
+  // as a conflict. Should yet another writer slip in, the answer is the 409 all the same.
+  try {
+    return await restoreOnce(prisma, caller, input, origin, windowDays);
+  } catch (err) {
+    if (!isConstraintViolation(err)) throw err;
+    const { plan } = await readPlan(prisma, caller, input.batchId, windowDays, false);
+    throw conflictError(input.batchId, plan.conflicts);
+  }
+}
+
 /** What restoreMemberships would do now, without locking or writing. */
 export async function previewRestoreMemberships(
   prisma: Db,
@@ -294,7 +334,8 @@ export async function previewRestoreMemberships(
   windowDays: number = getConfig().restoreWindowDays,
 ): Promise<PreviewRestoreMembershipsResponse> {
   const { plan, expiresAt } = await readPlan(prisma, caller, batchId, windowDays, false);
-  const blocker = can(caller.rules, "create", "member") ? boundary(caller, plan.rows) : permissionDenied(caller);
+  const current = mayRestore(await readCallerRules(prisma, caller, false));
+  const blocker = "blocker" in current ? current.blocker : boundary(current.rules, plan.rows);
   return {
     memberships: plan.rows.map(dto),
     projectMembershipCount: plan.projectMembershipIds.length,
