@@ -271,3 +271,66 @@ describe("previewRestoreMemberships", () => {
     expect(await unchangedProbe(db)).toEqual(before);
   });
 });
+
+describe("listAuditBatches: what the Audit page needs to offer a restore", () => {
+  it("says until when a removal can be restored, which restores put it back, and what a restore undid", async () => {
+    const fx = fixtures(await reseed());
+    const db = await testDb();
+    const caller = await trpcCallerFor(fx.bearer(ADMIN));
+    const remove = async (emails: string[]) => {
+      const out = await rest.bulkDelete({
+        authorization: fx.bearer(ADMIN),
+        orgId: fx.acme.id,
+        body: { membershipIds: emails.map((e) => fx.id(e)) },
+      });
+      expect(out.status).toBe(200);
+      return out.reqId;
+    };
+    const batches = async () => {
+      const { batches } = await caller.organizations.listAuditBatches({ organizationId: fx.acme.id, limit: 10 });
+      return new Map(batches.map((b) => [b.batchId, b]));
+    };
+
+    const whole = await remove(["user011@acme.test", "user012@acme.test"]);
+    const partial = await remove(["user013@acme.test", "user014@acme.test"]);
+    const expired = await remove(["user015@acme.test"]);
+    await db.$executeRaw`UPDATE membership_snapshots SET created_at = now() - interval '8 days' WHERE batch_id = ${expired}`;
+    const before = await batches();
+    const removedAt = Date.parse(before.get(whole)?.createdAt as string);
+    const until = Date.parse(before.get(whole)?.restorableUntil as string);
+    expect(until - removedAt).toBeGreaterThan(7 * 86_400_000 - 60_000);
+    expect(until - removedAt).toBeLessThan(7 * 86_400_000 + 60_000);
+    expect(before.get(whole)).toMatchObject({ restoredBy: [], restoredCount: 0, restoresBatchId: null });
+    expect(before.get(expired)).toMatchObject({ restorableUntil: null, restoredBy: [], restoredCount: 0 });
+
+    const undo = await rest.restore({ authorization: fx.bearer(ADMIN), orgId: fx.acme.id, body: { batchId: whole } });
+    expect(undo.status).toBe(200);
+    await db.orgMembership.create({
+      data: { orgId: fx.acme.id, userId: fx.userId("user013@acme.test"), role: "member", status: "accepted" },
+    });
+    const some = await rest.restore({
+      authorization: fx.bearer(ADMIN),
+      orgId: fx.acme.id,
+      body: { batchId: partial, skipConflicts: true },
+    });
+    expect(some.status).toBe(200);
+
+    const after = await batches();
+    expect(after.get(whole)).toMatchObject({ restorableUntil: null, restoredBy: [undo.reqId], restoredCount: 2 });
+    // Half of it came back; the other half is still waiting, within the window.
+    expect(after.get(partial)).toMatchObject({ restoredBy: [some.reqId], restoredCount: 1 });
+    expect(after.get(partial)?.restorableUntil).toEqual(before.get(partial)?.restorableUntil);
+    expect(after.get(undo.reqId)).toMatchObject({
+      eventType: RESTORED_EVENT,
+      restoresBatchId: whole,
+      restorableUntil: null,
+      restoredBy: [],
+    });
+    expect(
+      after
+        .get(undo.reqId)
+        ?.targets.map((t) => t.email)
+        .sort(),
+    ).toEqual(["user011@acme.test", "user012@acme.test"]);
+  });
+});

@@ -478,7 +478,7 @@ describe("GET /api/trpc/viewer.me, checks 1 to 5 over HTTP", () => {
       organizations: [
         { id: acme.id, slug: "acme", name: "Acme Corp", role: "admin", membershipId: admin.membershipId },
       ],
-      limits: { maxBulkDelete: getConfig().maxBulkDelete },
+      limits: { maxBulkDelete: getConfig().maxBulkDelete, restoreWindowDays: getConfig().restoreWindowDays },
     });
     expect(can(body.result?.data.organizations[0]?.rules ?? [], "delete", "member")).toBe(true);
 

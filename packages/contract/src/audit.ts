@@ -26,6 +26,17 @@ export const AuditBatch = z
       .strict(),
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
+    /**
+     * For a removal: when its restore window closes, while some of it is still waiting to be
+     * restored (not restored yet, not expired); null otherwise.
+     */
+    restorableUntil: IsoDateTime.nullable(),
+    /** For a removal: the restores that put members of it back (their batch ids), newest first. */
+    restoredBy: z.array(z.string()),
+    /** For a removal: how many of its members were put back by those restores. */
+    restoredCount: z.number().int().nonnegative(),
+    /** For a restore: the removal it undid (its batch id). */
+    restoresBatchId: z.string().nullable(),
     targets: z.array(
       z
         .object({

@@ -21,7 +21,13 @@ export const ViewerDto = z
       .object({ id: Uuid, email: z.string(), firstName: z.string().nullable(), lastName: z.string().nullable() })
       .strict(),
     organizations: z.array(ViewerOrganization),
-    limits: z.object({ maxBulkDelete: z.number().int().positive() }).strict(),
+    limits: z
+      .object({
+        maxBulkDelete: z.number().int().positive(),
+        /** How many days a removal can be restored (RESTORE_WINDOW_DAYS; 0: never). */
+        restoreWindowDays: z.number().int().nonnegative(),
+      })
+      .strict(),
   })
   .strict();
 export type ViewerDto = z.infer<typeof ViewerDto>;

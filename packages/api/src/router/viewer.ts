@@ -1,3 +1,4 @@
+import { getConfig } from "@roster/config";
 import { ViewerDto } from "@roster/contract";
 
 export { ViewerDto };
@@ -44,7 +45,7 @@ export const viewerRouter = createTRPCRouter({
         membershipId: m.id,
         rules: rulesForRole(fromDbRole(m.role), m.customRole?.permissions),
       })),
-      limits: { maxBulkDelete: ctx.maxBulkDelete },
+      limits: { maxBulkDelete: ctx.maxBulkDelete, restoreWindowDays: getConfig().restoreWindowDays },
     };
   }),
 });
