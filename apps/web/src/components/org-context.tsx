@@ -8,6 +8,8 @@ interface OrgContextValue {
   organizations: ViewerOrganization[];
   viewerEmail: string;
   maxBulkDelete: number;
+  /** How many days a removal can be restored (0: never). */
+  restoreWindowDays: number;
 }
 
 const OrgContext = createContext<OrgContextValue | null>(null);

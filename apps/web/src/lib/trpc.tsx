@@ -6,6 +6,7 @@ import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { type ReactNode, useState } from "react";
 import { z } from "zod";
+import { requestIdLink } from "./request-id-link";
 
 // In the browser, zod would probe `new Function` to compile its validators; the page's CSP refuses
 // eval, and a refused probe is reported as a violation although zod then does without. Tell it
@@ -34,7 +35,9 @@ export function Providers({ children }: { children: ReactNode }) {
       }),
   );
   const [trpcClient] = useState(() =>
-    createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/api/trpc", maxURLLength: 4000, maxItems: 10 })] }),
+    createTRPCClient<AppRouter>({
+      links: [requestIdLink, httpBatchLink({ url: "/api/trpc", maxURLLength: 4000, maxItems: 10 })],
+    }),
   );
   return (
     <QueryClientProvider client={queryClient}>

@@ -1,16 +1,33 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
-import { formatTime } from "@/components/members/badges";
+import type { AuditBatch, RestoreMembershipsResponse } from "@roster/contract";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useState } from "react";
+import { type Notice, Toast } from "@/components/members/toast";
 import { useOrg } from "@/components/org-context";
 import { errorInfo, useTRPC } from "@/lib/trpc";
+import { AuditBatchCard } from "./audit-batch";
+import { RestoreDialog } from "./restore-dialog";
 
-const EVENT_LABELS: Record<string, string> = { "organization.membership.deleted": "removed" };
+const members = (n: number) => `${n} member${n === 1 ? "" : "s"}`;
 
 export function AuditView() {
-  const { org } = useOrg();
+  const { org, can } = useOrg();
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const audit = useQuery(trpc.organizations.listAuditBatches.queryOptions({ organizationId: org.id, limit: 50 }));
+  const [restoring, setRestoring] = useState<AuditBatch | null>(null);
+  const [notice, setNotice] = useState<Notice | null>(null);
+  const endNotice = useCallback(() => setNotice(null), []);
+
+  const onRestored = (result: RestoreMembershipsResponse) => {
+    setRestoring(null);
+    const skipped = result.skipped.length;
+    setNotice({
+      text: `Restored ${members(result.memberships.length)}${skipped > 0 ? `; skipped ${skipped} conflict${skipped === 1 ? "" : "s"}` : ""}`,
+    });
+    void queryClient.invalidateQueries({ queryKey: trpc.organizations.pathKey() });
+  };
 
   return (
     <div className="space-y-4">
@@ -32,40 +49,20 @@ export function AuditView() {
         <div className="card p-8 text-center text-sm text-zinc-500">No changes recorded yet.</div>
       ) : (
         <ol className="space-y-3">
-          {audit.data.batches.map((b) => {
-            const who =
-              b.actor.type === "identity"
-                ? `Machine identity ${b.actor.name ?? "(deleted)"}`
-                : (b.actor.email ?? "A deleted user");
-            const verb = EVENT_LABELS[b.eventType] ?? b.eventType;
-            return (
-              <li key={b.batchId} className="card p-4" data-testid="audit-batch" data-batch-id={b.batchId}>
-                <div className="flex flex-wrap items-baseline justify-between gap-2">
-                  <p className="text-sm">
-                    <span className="font-medium">{who}</span> {verb} {b.targets.length} member
-                    {b.targets.length === 1 ? "" : "s"}
-                  </p>
-                  <time className="text-xs text-zinc-500" dateTime={b.createdAt}>
-                    {formatTime(b.createdAt)}
-                  </time>
-                </div>
-                <p className="mt-1 font-mono text-xs text-zinc-500">Batch {b.batchId}</p>
-                <details className="mt-2 text-sm">
-                  <summary className="cursor-pointer text-zinc-700">Members</summary>
-                  <ul className="mt-2 grid gap-1 sm:grid-cols-2">
-                    {b.targets.map((t) => (
-                      <li key={t.targetId ?? t.email} className="text-zinc-700">
-                        {t.email ?? t.targetId}{" "}
-                        {t.role ? <span className="text-xs text-zinc-500">({t.role})</span> : null}
-                      </li>
-                    ))}
-                  </ul>
-                </details>
-              </li>
-            );
-          })}
+          {audit.data.batches.map((b) => (
+            <AuditBatchCard
+              key={b.batchId}
+              batch={b}
+              canRestore={can("create", "member")}
+              onRestore={() => setRestoring(b)}
+            />
+          ))}
         </ol>
       )}
+      {restoring ? (
+        <RestoreDialog batch={restoring} onClose={() => setRestoring(null)} onRestored={onRestored} />
+      ) : null}
+      <Toast notice={notice} onDone={endNotice} />
     </div>
   );
 }

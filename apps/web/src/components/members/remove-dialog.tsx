@@ -3,30 +3,61 @@
 import { useMutation } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState } from "react";
 import { useOrg } from "@/components/org-context";
+import { requestIdContext } from "@/lib/request-id-link";
 import { errorInfo, useTRPC } from "@/lib/trpc";
 import { MemberName, memberEmail, memberName, RoleLabel } from "./badges";
+import { UNDO_SECONDS } from "./undo-toast";
 
 const CONFIRM_WORD = "confirm";
+
+/** What the dialog says about undoing, as the server's restore window and the viewer's rules allow. */
+function undoSentence(windowDays: number, canRestore: boolean): string {
+  if (windowDays === 0) return "It cannot be undone.";
+  const days = `${windowDays} day${windowDays === 1 ? "" : "s"}`;
+  return canRestore
+    ? `You can undo it for ${UNDO_SECONDS} seconds after, and restore it from the Audit page for ${days}.`
+    : `An admin can restore it from the Audit page for ${days}.`;
+}
 
 /**
  * The confirmation before a removal: a modal <dialog> (focus stays inside, Escape closes) that
  * shows the server's preview of what would go and what would stop it, and asks for "confirm".
+ * The preview is asked for once per opening, for the selection as it was when the dialog opened.
  */
-export function RemoveDialog(props: { ids: string[]; onClose: () => void; onRemoved: (count: number) => void }) {
-  const { org } = useOrg();
+export function RemoveDialog(props: {
+  ids: string[];
+  onClose: () => void;
+  /** After a 200: how many went, and the removal's batch id (its request id) to undo it by. */
+  onRemoved: (count: number, batchId: string | null) => void;
+}) {
+  const { org, can, restoreWindowDays } = useOrg();
   const trpc = useTRPC();
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const descId = useId();
   const [typed, setTyped] = useState("");
+  const [ids] = useState(props.ids);
+  const batchId = useRef<string | null>(null);
+  const previewed = useRef(false);
 
   const preview = useMutation(trpc.organizations.previewBulkDeleteMemberships.mutationOptions());
-  const remove = useMutation(trpc.organizations.bulkDeleteMemberships.mutationOptions());
-  const { ids, onClose, onRemoved } = props;
+  const remove = useMutation(
+    trpc.organizations.bulkDeleteMemberships.mutationOptions({
+      trpc: {
+        context: requestIdContext((reqId) => {
+          batchId.current = reqId;
+        }),
+      },
+    }),
+  );
+  const { onClose, onRemoved } = props;
   const runPreview = preview.mutate;
 
   useEffect(() => {
     ref.current?.showModal();
+    // Once per opening, also when a development build runs effects twice.
+    if (previewed.current) return;
+    previewed.current = true;
     runPreview({ organizationId: org.id, membershipIds: ids });
   }, [runPreview, org.id, ids]);
 
@@ -46,7 +77,7 @@ export function RemoveDialog(props: { ids: string[]; onClose: () => void; onRemo
     if (!canSubmit) return;
     remove.mutate(
       { organizationId: org.id, membershipIds: ids },
-      { onSuccess: (data) => onRemoved(data.memberships.length) },
+      { onSuccess: (data) => onRemoved(data.memberships.length, batchId.current) },
     );
   }
 
@@ -79,8 +110,7 @@ export function RemoveDialog(props: { ids: string[]; onClose: () => void; onRemo
                 {count.toLocaleString()} membership{count === 1 ? "" : "s"} and{" "}
                 {preview.data.projectMembershipCount.toLocaleString()} project membership
                 {preview.data.projectMembershipCount === 1 ? "" : "s"} will be removed. Their accounts and other
-                organizations stay. The removal can be restored while its restore window lasts (7 days unless configured
-                otherwise).
+                organizations stay. {undoSentence(restoreWindowDays, can("create", "member"))}
               </span>
             ) : null}
           </p>

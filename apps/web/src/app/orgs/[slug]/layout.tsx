@@ -24,6 +24,7 @@ export default async function OrgLayout({
         organizations: me.organizations,
         viewerEmail: me.user.email,
         maxBulkDelete: me.limits.maxBulkDelete,
+        restoreWindowDays: me.limits.restoreWindowDays,
       }}
     >
       <OrgHeader />
