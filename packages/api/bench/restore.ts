@@ -1,11 +1,14 @@
-// Undo at scale: removing 1000 members (each in 2 projects) and restoring them, through the
-// services, in an organization of BENCH_MEMBERS members on PostgreSQL (a database of its own,
-// dropped after). Each round removes a fresh 1000 and restores them; the medians are printed, so
-// that a restore can be compared with the removal it undoes.
+// Undo at scale: removing 1000 members (each in 2 projects) and restoring them, side by side. Each
+// round removes a fresh 1000 and restores that batch; the medians are printed with their ratio,
+// so that a restore is read against the removal it undoes, on the same machine at the same time.
+//
+// A section of `npm run bench` (through REST over HTTP against the running app, and through the
+// services in-process), and runnable on its own on PostgreSQL (the services only, a database of
+// its own, dropped after):
 //   DATABASE_URL=postgresql://... npx tsx packages/api/bench/restore.ts
 //   (BENCH_MEMBERS, default 10000; BENCH_ROUNDS, default 5)
 import { randomBytes } from "node:crypto";
-import type { DemoManifest } from "@roster/contract";
+import { pathToFileURL } from "node:url";
 import { openDb } from "@roster/db";
 import { applyMigrations } from "@roster/db/migrate";
 import { seedDemoData } from "@roster/db/seed";
@@ -16,64 +19,129 @@ import { buildManifest } from "../src/services/demo-manifest";
 import { restoreMemberships } from "../src/services/membership-snapshots";
 import { addMembers, type BenchContext, median, round, withScratchDatabase } from "./support";
 
-const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 10_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDS = 1000;
 
-const reqId = (kind: string, round: number) => `req-${kind}${String(round).padStart(14 - kind.length, "0")}`;
+export interface RestoreRow {
+  database: string;
+  /** "REST" (over HTTP, the whole request) or "service" (the service call in-process). */
+  via: string;
+  ids: number;
+  rounds: number;
+  removeMs: number;
+  restoreMs: number;
+  restoreOverRemove: number;
+}
 
+interface Way {
+  remove(ids: string[]): Promise<string>;
+  restore(batchId: string): Promise<number>;
+}
+
+async function expectOk(res: Response, what: string): Promise<Record<string, unknown>> {
+  const body = (await res.json()) as Record<string, unknown>;
+  if (res.status !== 200) throw new Error(`${what} answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  return body;
+}
+
+function viaRest(ctx: BenchContext): Way {
+  const url = `${ctx.baseUrl}/api/v2/organizations/${ctx.orgId}/memberships`;
+  const headers = { authorization: `Bearer ${ctx.admin.token}`, "content-type": "application/json" };
+  return {
+    async remove(ids) {
+      const res = await fetch(url, { method: "DELETE", headers, body: JSON.stringify({ membershipIds: ids }) });
+      await expectOk(res, "REST removal");
+      return res.headers.get("x-request-id") as string;
+    },
+    async restore(batchId) {
+      const res = await fetch(`${url}/restore`, { method: "POST", headers, body: JSON.stringify({ batchId }) });
+      return ((await expectOk(res, "REST restore")).memberships as unknown[]).length;
+    },
+  };
+}
+
+function viaService(ctx: BenchContext): Way {
+  const caller = verifyBearer(ctx.prisma, `Bearer ${ctx.admin.token}`, ctx.secret);
+  let n = 0;
+  const reqId = (kind: string) => `req-${kind}${String(++n).padStart(14 - kind.length, "0")}`;
+  return {
+    async remove(ids) {
+      const origin = { reqId: reqId("rm"), ip: null, userAgent: "restore-bench" };
+      await bulkDeleteMemberships(ctx.prisma, await caller, ids, origin);
+      return origin.reqId;
+    },
+    async restore(batchId) {
+      const origin = { reqId: reqId("un"), ip: null, userAgent: "restore-bench" };
+      return (await restoreMemberships(ctx.prisma, await caller, { batchId }, origin)).memberships.length;
+    },
+  };
+}
+
+async function measure(ctx: BenchContext, via: string, way: Way, rounds: number): Promise<RestoreRow> {
+  const removals: number[] = [];
+  const restores: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const ids = await addMembers(ctx, IDS, 2);
+    let t = performance.now();
+    const batchId = await way.remove(ids);
+    removals.push(performance.now() - t);
+    t = performance.now();
+    const restored = await way.restore(batchId);
+    restores.push(performance.now() - t);
+    // Back as members: the organization grows by 1000 a round, a few percent of it.
+    if (restored !== IDS) throw new Error(`restored ${restored} of ${IDS}`);
+  }
+  const rm = median(removals);
+  const un = median(restores);
+  return {
+    database: ctx.database,
+    via,
+    ids: IDS,
+    rounds,
+    removeMs: round(rm),
+    restoreMs: round(un),
+    restoreOverRemove: round(un / rm, 2),
+  };
+}
+
+/** Removing 1000 and restoring them, through REST when the app runs (`ctx.baseUrl`) and through the services. */
+export async function benchRestore(ctx: BenchContext, rounds = 5): Promise<RestoreRow[]> {
+  const rows: RestoreRow[] = [];
+  if (ctx.baseUrl) rows.push(await measure(ctx, "REST", viaRest(ctx), rounds));
+  rows.push(await measure(ctx, "service", viaService(ctx), rounds));
+  return rows;
+}
+
+/** On its own: the services on a scratch PostgreSQL database, without the web app. */
 async function main(): Promise<void> {
+  const members = Number(process.env.BENCH_MEMBERS ?? 10_000);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   await withScratchDatabase("roster_restore_bench", async (url) => {
     const secret = randomBytes(48).toString("base64url");
+    await applyMigrations({ kind: "postgres", url });
     const handle = await openDb({ kind: "postgres", url });
     const sql = new pg.Client({ connectionString: url });
     try {
-      await applyMigrations({ kind: "postgres", url: url });
-      const manifest: DemoManifest = await buildManifest(handle.prisma, secret, await seedDemoData(handle.prisma));
-      const acme = manifest.organizations.find((o) => o.slug === "acme");
-      const adminMember = acme?.members.find((m) => m.email === "admin@acme.test");
-      if (!acme || !adminMember?.accessToken) throw new Error("demo data incomplete");
       await sql.connect();
-      const ctx = { sql, orgId: acme.id } as BenchContext;
-      await addMembers(ctx, Math.max(0, MEMBERS - acme.members.length), 0);
+      const manifest = await buildManifest(handle.prisma, secret, await seedDemoData(handle.prisma));
+      const acme = manifest.organizations.find((o) => o.slug === "acme");
+      const admin = acme?.members.find((m) => m.email === "admin@acme.test");
+      if (!acme || !admin?.accessToken) throw new Error("demo data incomplete");
+      const ctx: BenchContext = {
+        database: "postgresql",
+        baseUrl: "",
+        serverPid: process.pid,
+        databaseUrl: url,
+        prisma: handle.prisma,
+        secret,
+        sql,
+        manifest,
+        orgId: acme.id,
+        admin: { token: admin.accessToken, membershipId: admin.membershipId },
+      };
+      await addMembers(ctx, Math.max(0, members - acme.members.length), 0);
       await sql.query("VACUUM ANALYZE");
-      const caller = await verifyBearer(handle.prisma, `Bearer ${adminMember.accessToken}`, secret);
-
-      const removals: number[] = [];
-      const restores: number[] = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        const ids = await addMembers(ctx, IDS, 2);
-        const origin = { reqId: reqId("rm", r), ip: null, userAgent: "restore-bench" };
-        let t = performance.now();
-        await bulkDeleteMemberships(handle.prisma, caller, ids, origin);
-        removals.push(performance.now() - t);
-        t = performance.now();
-        const out = await restoreMemberships(
-          handle.prisma,
-          caller,
-          { batchId: origin.reqId },
-          { reqId: reqId("un", r), ip: null, userAgent: "restore-bench" },
-        );
-        restores.push(performance.now() - t);
-        if (out.memberships.length !== IDS) throw new Error(`restored ${out.memberships.length} of ${IDS}`);
-      }
-      const rm = median(removals);
-      const un = median(restores);
-      console.log(
-        JSON.stringify(
-          {
-            database: "postgresql",
-            members: MEMBERS,
-            ids: IDS,
-            rounds: ROUNDS,
-            removeMs: { median: round(rm), samples: removals.map((x) => round(x)) },
-            restoreMs: { median: round(un), samples: restores.map((x) => round(x)) },
-            restoreOverRemove: round(un / rm, 2),
-          },
-          null,
-          2,
-        ),
-      );
+      console.log(`Removing ${IDS} and restoring them, median ms of ${rounds} rounds, ${members} members`);
+      console.table(await benchRestore(ctx, rounds));
     } finally {
       await sql.end().catch(() => {});
       await handle.close();
@@ -81,7 +149,9 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -5,7 +5,7 @@
 // slows both sides alike. It asserts nothing (tests never time things).
 //
 // Sections: removals through REST and tRPC against the same SQL sent raw (1, 100, 1000 ids);
-// 1-id removals at 16 connections against /api/health; the member list's first page and search;
+// restoring 1000 against removing the same 1000 (REST and the services); 1-id removals at 16 connections against /api/health; the member list's first page and search;
 // a soak of removal requests with the server's memory before and after.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -21,6 +21,7 @@ import { benchList, type ListRow } from "./list";
 import { benchListStream, type ListStreamRow } from "./list-stream";
 import { benchSoak, benchThroughput, type SoakRow, type ThroughputRow } from "./load";
 import { benchRemovals, type RemovalRow } from "./removals";
+import { benchRestore, type RestoreRow } from "./restore";
 import { addMembers, type BenchContext } from "./support";
 
 const SECRET = randomBytes(48).toString("base64url");
@@ -31,6 +32,10 @@ const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
  */
 const SOAK = { postgresql: Number(process.env.BENCH_SOAK ?? 2_000), embedded: Number(process.env.BENCH_SOAK ?? 1_000) };
 const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 4_000);
+/** The highest budget the settings accept. */
+const RATE_LIMIT_MAX = 1_000_000;
+/** Rounds of removing 1000 and restoring them, per way (REST, service). */
+const RESTORE_ROUNDS = Number(process.env.BENCH_RESTORE_ROUNDS ?? 5);
 const SIZES = [
   { ids: 1, runs: 21 },
   { ids: 100, runs: 9 },
@@ -39,6 +44,7 @@ const SIZES = [
 
 const results = {
   removals: [] as RemovalRow[],
+  restore: [] as RestoreRow[],
   throughput: [] as ThroughputRow[],
   list: [] as ListRow[],
   listStream: [] as ListStreamRow[],
@@ -61,7 +67,16 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 
 async function benchOn(database: "embedded" | "postgresql", env: Record<string, string | undefined>): Promise<void> {
   const started = performance.now();
-  const config = loadConfig({ ...env, AUTH_SECRET: SECRET, PORT: String(await freePort()), NODE_ENV: "production" });
+  const config = loadConfig({
+    // The limiter runs (its cost is part of every request) but never refuses: one admin sends
+    // thousands of writes a minute here, past the default budget, and speed is what is measured.
+    RATE_LIMIT_WRITES_PER_MINUTE: String(RATE_LIMIT_MAX),
+    RATE_LIMIT_READS_PER_MINUTE: String(RATE_LIMIT_MAX),
+    ...env,
+    AUTH_SECRET: SECRET,
+    PORT: String(await freePort()),
+    NODE_ENV: "production",
+  });
   const server = await startRoster({ config, serverOutput: "ignore", log });
   const sql = new pg.Client({ connectionString: server.databaseUrl });
   await sql.connect();
@@ -100,6 +115,9 @@ async function benchOn(database: "embedded" | "postgresql", env: Record<string, 
     const removals = await benchRemovals(ctx, SIZES);
     console.table(removals);
     results.removals.push(...removals);
+    const restore = await benchRestore(ctx, RESTORE_ROUNDS);
+    console.table(restore);
+    results.restore.push(...restore);
     const throughput = await benchThroughput(ctx, LOAD_MS);
     console.table(throughput);
     results.throughput.push(...throughput);
@@ -154,6 +172,8 @@ async function main(): Promise<void> {
     "\nRemovals: median ms per request, and its ratio to the same SQL sent raw (goal: 1000 ids <= 1.3x, 1 id <= 2x)",
   );
   console.table(results.removals);
+  console.log("Undo: restoring 1000 members (2 projects each) against removing the same 1000, median ms");
+  console.table(results.restore);
   console.log(`Throughput at 16 connections, 1-id removals in one organization (goal: >= 50% of /api/health)`);
   console.table(results.throughput);
   console.log("Member list, first page of 50 and search (goal: search < 50 ms, first page < 20 ms)");
