@@ -166,9 +166,16 @@ describe("README.md, the API section", () => {
     );
   });
 
-  it("did what it says: two members removed over REST, three by the CSV run, and nothing else", async () => {
+  it("did what it says: two members removed over REST, one removed and restored, three by the CSV run, and nothing else", async () => {
     const db = await testDb();
     const acme = orgOf(manifest, "acme");
+    const restored = memberOf(manifest, "acme", "user004@acme.test").membershipId;
+    expect(await db.orgMembership.count({ where: { id: restored } })).toBe(1);
+    const events = await db.auditEvent.findMany({ where: { targetId: restored }, select: { eventType: true } });
+    expect(events.map((e) => e.eventType).sort()).toEqual([
+      "organization.membership.deleted",
+      "organization.membership.restored",
+    ]);
     const gone = ["user001", "user002", "user010", "user011", "invitee03"].map((u) =>
       memberOf(manifest, "acme", `${u}@acme.test`),
     );

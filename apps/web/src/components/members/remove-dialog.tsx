@@ -15,7 +15,7 @@ function undoSentence(windowDays: number, canRestore: boolean): string {
   if (windowDays === 0) return "It cannot be undone.";
   const days = `${windowDays} day${windowDays === 1 ? "" : "s"}`;
   return canRestore
-    ? `You can undo it for ${UNDO_SECONDS} seconds after, and restore it from the Audit page for ${days}.`
+    ? `You can undo it for ${UNDO_SECONDS} seconds afterwards, and restore it from the Audit page for ${days}.`
     : `An admin can restore it from the Audit page for ${days}.`;
 }
 
