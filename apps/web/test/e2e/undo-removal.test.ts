@@ -129,6 +129,49 @@ describe.skipIf(skipBrowserTests)("undoing a removal in the browser", { timeout:
     expectNoBrowserProblems(t);
   });
 
+  it("shows the server's message and request id when the Undo clashes with a change made meanwhile", async () => {
+    const t = browser.current();
+    const { page } = t;
+    await signIn(page, "admin@acme.test", "/orgs/acme/members?q=user01&sort=email");
+    await eventually(() => shownEmails(page)).toContain("user012@acme.test");
+    await removeInUi(page, ["user012@acme.test"]);
+    const toast = page.getByTestId("undo-toast");
+    await toast.waitFor();
+    // Meanwhile, someone adds the user again.
+    const prisma = await testDb();
+    await prisma.orgMembership.create({
+      data: {
+        orgId: orgOf(manifest, "acme").id,
+        userId: userId("user012@acme.test"),
+        role: "member",
+        status: "accepted",
+      },
+    });
+
+    await toast.getByRole("button", { name: "Undo" }).click();
+    const error = page.getByTestId("toast-error");
+    await error.waitFor();
+    expect(await error.getAttribute("role")).toBe("alert");
+    const text = (await error.textContent()) ?? "";
+    expect(text).toMatch(
+      /Removal req-[A-Za-z0-9]{14} cannot be restored as it was: 1 conflict\. Nothing was restored\./,
+    );
+    expect(text).toMatch(/Request ID: req-[A-Za-z0-9]{14}/);
+    expect(await error.getByRole("link", { name: "Open the Audit page" }).getAttribute("href")).toBe(
+      "/orgs/acme/audit",
+    );
+    // Nothing was restored: the membership is the new one only.
+    expect(await prisma.orgMembership.count({ where: { id: id("user012@acme.test") } })).toBe(0);
+
+    expectNoBrowserProblems(t, [
+      {
+        reason: "the browser logs the restore's 409 as a failed resource",
+        match: /^Failed to load resource: the server responded with a status of 409/,
+        url: /\/api\/trpc\/organizations\.restoreMemberships\b/,
+      },
+    ]);
+  });
+
   it("restores a batch from the Audit page through the preview dialog, skipping a conflict; an expired batch offers none", async () => {
     const t = browser.current();
     const { page } = t;
