@@ -176,16 +176,23 @@ export class JsonArrayStream {
   ) {}
 }
 
+/** Items per chunk of a streamed JSON body (memberships run to about 560 bytes each). */
+const SLICE_ITEMS = 64;
+
 /**
  * The response of a JsonArrayStream. The first page is read before the status is sent, so a
  * failure up to there still answers with the envelope; later pages are read as the client takes
- * them (one page in memory at a time). A failure after the 200 aborts the body, so the client
- * sees a broken response, never one that looks complete.
+ * them, one page ahead: the database reads the next page while this one is written out (two
+ * pages in memory at most). A failure after the 200 aborts the body, so the client sees a broken
+ * response, never one that looks complete.
  */
 async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unknown) => void): Promise<Response> {
   const pages = data.pages[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
-  let pending: IteratorResult<readonly unknown[]> | null = await pages.next();
+  let ahead: Promise<IteratorResult<readonly unknown[]>> = pages.next();
+  // The first page is awaited here, so its failure is still an error answer.
+  const first = await ahead;
+  ahead = Promise.resolve(first);
   let opened = false;
   let listed = false;
   const body = new ReadableStream<Uint8Array>({
@@ -195,20 +202,29 @@ async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unk
         opened = true;
         // An empty page writes nothing: read on until there is a page to send, or the end.
         for (;;) {
-          const next = pending ?? (await pages.next());
-          pending = null;
+          const next = await ahead;
           if (next.done) {
             controller.enqueue(encoder.encode(`${text}]${data.close}`));
             controller.close();
             return;
           }
+          ahead = pages.next();
+          // Unobserved until the next pull; a failure there is handled when it is awaited.
+          ahead.catch(() => {});
           if (next.value.length > 0) {
-            text += `${listed ? "," : ""}${next.value.map((item) => JSON.stringify(item)).join(",")}`;
-            listed = true;
-            break;
+            // Written in slices of a few dozen kilobytes, each stringified at once (the array's
+            // brackets cut off): short-lived small strings and buffers that the young generation's
+            // collections reclaim, where one string per page would be a large object kept until
+            // a full collection, and the server's memory would climb with each page.
+            for (let i = 0; i < next.value.length; i += SLICE_ITEMS) {
+              const items = JSON.stringify(next.value.slice(i, i + SLICE_ITEMS)).slice(1, -1);
+              controller.enqueue(encoder.encode(`${text}${listed ? "," : ""}${items}`));
+              text = "";
+              listed = true;
+            }
+            return;
           }
         }
-        controller.enqueue(encoder.encode(text));
       } catch (err) {
         log(err);
         controller.error(err);
