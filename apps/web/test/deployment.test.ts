@@ -5,10 +5,10 @@ import { randomBytes } from "node:crypto";
 import { testDb } from "@roster/api/testing";
 import { DEMO_PASSWORD } from "@roster/db/seed";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../scripts/processes";
 import {
   type Finished,
   type FreshDatabase,
-  freePort,
   freshDatabase,
   runOnTerminal,
   runScript,

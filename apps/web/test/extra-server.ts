@@ -4,23 +4,12 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { getConfig, loadConfig } from "@roster/config";
 import { inject } from "vitest";
+import { freePort } from "../scripts/processes";
 import { startWebServer, type WebServer } from "../scripts/server";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts a web server with `env` over the run's settings; the caller stops it. */
 export async function startExtraServer(env: Record<string, string>): Promise<WebServer> {

@@ -4,7 +4,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type {} from "@roster/api/testing";
@@ -151,17 +150,6 @@ export function startRosterProcess(env: Record<string, string | undefined>, time
     void exited.then(() => {
       clearTimeout(timer);
       reject(new Error(`Roster exited before it was running:\n${output}`));
-    });
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
     });
   });
 }

@@ -11,8 +11,9 @@ import { orgOf, probeTestRedis, reseed, TEST_REDIS_URL, tokenOf } from "@roster/
 import type { DemoManifest } from "@roster/contract";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { freePort } from "../scripts/processes";
 import type { WebServer } from "../scripts/server";
-import { freePort, type HttpAnswer, request, startExtraServer } from "./extra-server";
+import { type HttpAnswer, request, startExtraServer } from "./extra-server";
 
 const REDIS_URL = TEST_REDIS_URL;
 const RATE_LIMITED = /^Rate limit exceeded\. Please try again in (\d+) seconds$/;

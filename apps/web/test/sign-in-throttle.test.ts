@@ -14,9 +14,9 @@ import { loadConfig } from "@roster/config";
 import type { DemoManifest } from "@roster/contract";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { freePort } from "../scripts/processes";
 import { type RosterServer, startRoster } from "../scripts/server";
 import { expectNoBrowserProblems, skipBrowserTests, useBrowser } from "./e2e/browser";
-import { freePort } from "./global-setup";
 import { DEMO_PASSWORD, signInOver } from "./web-sign-in";
 
 const REDIS_URL = TEST_REDIS_URL;
