@@ -35,9 +35,9 @@ export function openTestDb(opts: ClientOptions = {}): Promise<DbHandle> {
 
 export const baseUrl = (): string => inject("baseUrl");
 
-/** Writes the demo data afresh and returns its manifest, with fresh tokens. */
-export async function reseed(): Promise<DemoManifest> {
-  const prisma = await testDb();
+/** Writes the demo data afresh (in the run's database, or the one given) and returns its manifest, with fresh tokens. */
+export async function reseed(db?: Db): Promise<DemoManifest> {
+  const prisma = db ?? (await testDb());
   return buildManifest(prisma, getConfig().authSecret, await seedDemoData(prisma));
 }
 
