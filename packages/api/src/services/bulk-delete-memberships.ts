@@ -16,17 +16,23 @@
 import { getConfig } from "@roster/config";
 import type {
   BulkDeleteMembershipsResponse,
-  MembershipWithUserDto,
   OrgRole,
   PermissionRule,
   PreviewBulkDeleteMembershipsResponse,
 } from "@roster/contract";
-import { type Db, fromDbRole, Prisma, toDbRole } from "@roster/db";
+import { type Db, Prisma } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, ForbiddenError, NotFoundError, PermissionDeniedError } from "../errors";
 import { metrics } from "../metrics";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
-import { type MembershipRow, toMembershipDto, toMembershipWithUserDto } from "./membership-dto";
+import {
+  MEMBERSHIP_COLUMNS,
+  type MembershipRow,
+  toMembershipDto,
+  toMembershipWithUserDto,
+  USER_COLUMNS,
+  type UserColumns,
+} from "./membership-dto";
 import { purgeExpiredSnapshots, snapshotInsert } from "./membership-snapshots";
 
 export const MEMBERSHIP_DELETED_EVENT = "organization.membership.deleted";
@@ -40,19 +46,12 @@ export interface RequestOrigin {
   userAgent: string | null;
 }
 
-export type Target = MembershipRow & {
-  user: MembershipWithUserDto["user"];
-  customRole: { permissions: Prisma.JsonValue } | null;
-};
-
-export interface TargetRow extends Omit<MembershipRow, "role"> {
-  role: OrgRole;
-  userEmail: string | null;
-  userUsername: string | null;
-  userFirstName: string | null;
-  userLastName: string | null;
+/** A target as membershipsStatement reads it: the membership, its user and its custom role's rules. */
+export interface TargetRow extends MembershipRow, UserColumns {
   rolePermissions: Prisma.JsonValue | null;
 }
+
+export type Target = TargetRow & { customRole: { permissions: Prisma.JsonValue } | null };
 
 // The statements below take the ids as one array parameter: one statement and one parameter
 // whatever the number of ids, where an IN list would need one parameter each. They join
@@ -60,14 +59,7 @@ export interface TargetRow extends Omit<MembershipRow, "role"> {
 // key, where `= ANY` of 1000 ids made the planner scan the whole table (EXPLAIN at 100,000
 // members: about 35 ms for the scan against about 3 ms for the lookups; docs/performance.md).
 
-const TARGET_COLUMNS = Prisma.sql`
-  m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
-  m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
-  m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
-  m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
-  m.last_login_time AS "lastLoginTime",
-  u.email AS "userEmail", u.username AS "userUsername", u.first_name AS "userFirstName",
-  u.last_name AS "userLastName", r.permissions AS "rolePermissions"`;
+const TARGET_COLUMNS = Prisma.sql`${MEMBERSHIP_COLUMNS}, ${USER_COLUMNS}, r.permissions AS "rolePermissions"`;
 
 /**
  * The memberships of the organization among `ids` and the caller's own (`ownId`, a user's), with
@@ -105,15 +97,7 @@ export function membershipsStatement(orgId: string, ids: string[], ownId: string
 }
 
 export function toTargets(rows: TargetRow[]): Target[] {
-  return rows.map(({ userEmail, userUsername, userFirstName, userLastName, rolePermissions, ...m }) => ({
-    ...m,
-    role: toDbRole(m.role),
-    user:
-      m.userId && userEmail && userUsername
-        ? { id: m.userId, email: userEmail, username: userUsername, firstName: userFirstName, lastName: userLastName }
-        : null,
-    customRole: m.roleId ? { permissions: rolePermissions } : null,
-  }));
+  return rows.map((row) => ({ ...row, customRole: row.roleId ? { permissions: row.rolePermissions } : null }));
 }
 
 const userIdsOf = (targets: Target[]) => targets.flatMap((t) => (t.userId ? [t.userId] : []));
@@ -159,7 +143,7 @@ async function currentCallerRules(
     const own = rows.find((r) => r.id === caller.membership.id);
     if (own?.status !== "accepted") return { blocker: new ForbiddenError("User not member of organization") };
     if (!own.isActive) return { blocker: new ForbiddenError("User organization membership is inactive") };
-    return { rules: rulesForRole(fromDbRole(own.role), own.customRole?.permissions) };
+    return { rules: rulesForRole(own.role, own.customRole?.permissions) };
   }
   const [own] = await tx.$queryRaw<{ role: OrgRole; permissions: Prisma.JsonValue | null }[]>`
     SELECT m.role::text AS role, r.permissions FROM identity_org_memberships m LEFT JOIN org_roles r ON r.id = m.role_id
@@ -201,7 +185,7 @@ async function plan(tx: Tx, caller: Caller, ids: string[], lock: boolean): Promi
   if (missing.length > 0) return { targets, blocker: new NotFoundError(notFoundMessage(orgId, missing)) };
 
   for (const t of targets) {
-    const targetRules = rulesForRole(fromDbRole(t.role), t.customRole?.permissions);
+    const targetRules = rulesForRole(t.role, t.customRole?.permissions);
     const beyond = privilegeBoundary(rules, targetRules, { kind: "member", membershipId: t.id });
     if (beyond) return { targets, blocker: beyond };
   }
@@ -248,8 +232,8 @@ export function removalStatement(
   const metadata = targets.map((t) =>
     JSON.stringify({
       userId: t.userId,
-      email: t.user?.email ?? t.inviteEmail,
-      role: fromDbRole(t.role),
+      email: t.userEmail ?? t.inviteEmail,
+      role: t.role,
       status: t.status,
     }),
   );

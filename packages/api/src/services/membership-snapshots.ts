@@ -17,19 +17,13 @@
 // writes everything, COMMIT.
 
 import { getConfig } from "@roster/config";
-import type {
-  MembershipDto,
-  OrgRole,
-  PreviewRestoreMembershipsResponse,
-  RestoreConflict,
-  RestoreMembershipsResponse,
-} from "@roster/contract";
-import { type Db, Prisma, toDbRole } from "@roster/db";
+import type { PreviewRestoreMembershipsResponse, RestoreConflict, RestoreMembershipsResponse } from "@roster/contract";
+import { type Db, Prisma } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { ConflictError, NotFoundError, PermissionDeniedError } from "../errors";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import type { RequestOrigin } from "./bulk-delete-memberships";
-import { type MembershipRow, toMembershipDto } from "./membership-dto";
+import { MEMBERSHIP_COLUMNS, type MembershipRow, toMembershipDto } from "./membership-dto";
 
 export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
 /** The most expired snapshots one removal or restore deletes. */
@@ -65,9 +59,8 @@ export function purgeExpiredSnapshots(windowDays: number): Prisma.Sql {
 }
 
 /** A snapshot row: the membership as it was (its role already in the contract's form), and what stands in its way now. */
-interface SnapshotRow extends Omit<MembershipRow, "role"> {
+interface SnapshotRow extends MembershipRow {
   snapshotId: string;
-  role: OrgRole;
   rolePermissions: Prisma.JsonValue | null;
   restored: boolean;
   expired: boolean;
@@ -77,13 +70,6 @@ interface SnapshotRow extends Omit<MembershipRow, "role"> {
   customRoleGone: boolean;
   projects: { id: string; projectId: string; gone: boolean; taken: boolean }[];
 }
-
-const MEMBERSHIP_COLUMNS = Prisma.sql`
-  m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
-  m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
-  m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
-  m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
-  m.last_login_time AS "lastLoginTime"`;
 
 /** The batch's snapshots with what clashes now, locked with `lock`. */
 function snapshotsStatement(orgId: string, batchId: string, windowDays: number, lock: boolean): Prisma.Sql {
@@ -111,8 +97,6 @@ function snapshotsStatement(orgId: string, batchId: string, windowDays: number, 
     ORDER BY m.id
     ${lock ? Prisma.sql`FOR UPDATE OF s` : Prisma.empty}`;
 }
-
-const dto = (row: SnapshotRow): MembershipDto => toMembershipDto({ ...row, role: toDbRole(row.role) });
 
 interface RestorePlan {
   rows: SnapshotRow[];
@@ -277,7 +261,7 @@ export async function restoreMemberships(
         restoreStatement(caller, input.batchId, plan, origin, windowDays),
       );
       return {
-        memberships: rows.map(dto),
+        memberships: rows.map(toMembershipDto),
         projectMembershipCount: rows[0]?.projectMembershipCount ?? 0,
         skipped: plan.conflicts,
       };
@@ -296,7 +280,7 @@ export async function previewRestoreMemberships(
   const { plan, expiresAt } = await readPlan(prisma, caller, batchId, windowDays, false);
   const blocker = can(caller.rules, "create", "member") ? boundary(caller, plan.rows) : permissionDenied(caller);
   return {
-    memberships: plan.rows.map(dto),
+    memberships: plan.rows.map(toMembershipDto),
     projectMembershipCount: plan.projectMembershipIds.length,
     conflicts: plan.conflicts,
     blocker: blocker && {
