@@ -207,16 +207,18 @@ export function requirePermission(caller: Caller, action: PermissionAction, subj
 
 /**
  * A procedure acting inside the organization its input names: input parsed (check 7), then
- * scope (check 8), then, when given, the permission (check 9; bulk delete checks it in its
- * service, beside checks 10 to 13). The resolver finds the caller in `ctx.caller`.
+ * scope (check 8), then the permission (check 9). Every procedure of an organization names its
+ * permission here; the bulk delete also checks it again in its service, under the row locks.
+ * The resolver finds the caller in `ctx.caller`, and services take the organization from it
+ * (`caller.organizationId`, which check 8 made the one the input names), never from the input.
  */
 export function orgProcedure<TInput extends z.ZodType<{ organizationId: string }>>(
   input: TInput,
-  permission?: { action: PermissionAction; subject: PermissionSubject },
+  permission: { action: PermissionAction; subject: PermissionSubject },
 ) {
   return authedProcedure.input(input).use(async ({ ctx, input: parsed, next }) => {
     const caller = await scopeToOrganization(ctx, (parsed as { organizationId: string }).organizationId);
-    if (permission) requirePermission(caller, permission.action, permission.subject);
+    requirePermission(caller, permission.action, permission.subject);
     return next({ ctx: { caller } });
   });
 }
