@@ -31,9 +31,13 @@ interface ListedRow extends MembershipRow, UserColumns {
 const MEMBER_COLUMNS = Prisma.sql`${MEMBERSHIP_COLUMNS}, ${USER_COLUMNS}`;
 
 const SORT_EXPRESSIONS: Record<NonNullable<ListMembershipsInput["sortBy"]>, Prisma.Sql> = {
-  // An invite has no name (no account yet): NULL, so NULLS LAST puts invites last either way.
-  name: Prisma.sql`lower(coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email))`,
-  email: Prisma.sql`lower(coalesce(u.email, m.invite_email))`,
+  // The sort keys the database keeps on each membership (see the member_sort_keys migration):
+  // lower("first last"), else lower(email); lower(email, else the invite's). The indexes
+  // (org_id, sort_name, id) and (org_id, sort_email, id) hand over the first page in ascending
+  // order without reading the rest. An invite has no name (no account yet): NULL, so NULLS
+  // LAST puts invites last either way.
+  name: Prisma.sql`m.sort_name`,
+  email: Prisma.sql`m.sort_email`,
   role: Prisma.sql`m.role`,
   status: Prisma.sql`(CASE WHEN m.status = 'invited' THEN 0 WHEN m.is_active THEN 1 ELSE 2 END)`,
   lastLoginTime: Prisma.sql`m.last_login_time`,
