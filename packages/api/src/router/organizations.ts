@@ -17,7 +17,7 @@ import { listAuditBatches } from "../services/audit";
 import { bulkDeleteMemberships, previewBulkDeleteMemberships } from "../services/bulk-delete-memberships";
 import { listMembershipIds, listMemberships, streamMemberships } from "../services/list-memberships";
 import { previewRestoreMemberships, restoreMemberships } from "../services/membership-snapshots";
-import { createTRPCRouter, orgProcedure } from "../trpc";
+import { createTRPCRouter, idempotencyOf, orgProcedure } from "../trpc";
 
 const BulkDeleteInput = bulkDeleteMembershipsInput(() => getConfig().maxBulkDelete);
 const readMembers = { action: "read", subject: "member" } as const;
@@ -28,14 +28,19 @@ export const organizationsRouter = createTRPCRouter({
    * No `.output()` check: it would run after the rows are gone (too late to change anything) and
    * cost a pass over up to 1000 rows; the service's return type is the contract's
    * BulkDeleteMembershipsResponse, checked by the compiler, and the scenario tests check the wire.
+   * Takes an Idempotency-Key, looked up after checks 1 to 8 (docs/idempotency.md).
    */
-  bulkDeleteMemberships: orgProcedure(BulkDeleteInput).mutation(({ ctx, input }) =>
-    bulkDeleteMemberships(ctx.prisma, ctx.caller, input.membershipIds, {
-      reqId: ctx.reqId,
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
-    }),
-  ),
+  bulkDeleteMemberships: orgProcedure(BulkDeleteInput)
+    .meta({ idempotent: true })
+    .mutation(({ ctx, input }) =>
+      bulkDeleteMemberships(
+        ctx.prisma,
+        ctx.caller,
+        input.membershipIds,
+        { reqId: ctx.reqId, ip: ctx.ip, userAgent: ctx.userAgent },
+        idempotencyOf(ctx, "organizations.bulkDeleteMemberships", input),
+      ),
+    ),
 
   /**
    * Checks 9 to 13 without writing: what would go, and what would stop it. A mutation only so
@@ -49,10 +54,17 @@ export const organizationsRouter = createTRPCRouter({
    * Undo of a removal: puts the batch (the removal's request id) back as it was. Check 9 is
    * `create` on `member`; the service applies the privilege boundary and the conflicts.
    */
-  restoreMemberships: orgProcedure(RestoreMembershipsInput, { action: "create", subject: "member" }).mutation(
-    ({ ctx, input }) =>
-      restoreMemberships(ctx.prisma, ctx.caller, input, { reqId: ctx.reqId, ip: ctx.ip, userAgent: ctx.userAgent }),
-  ),
+  restoreMemberships: orgProcedure(RestoreMembershipsInput, { action: "create", subject: "member" })
+    .meta({ idempotent: true })
+    .mutation(({ ctx, input }) =>
+      restoreMemberships(
+        ctx.prisma,
+        ctx.caller,
+        input,
+        { reqId: ctx.reqId, ip: ctx.ip, userAgent: ctx.userAgent },
+        { idempotency: idempotencyOf(ctx, "organizations.restoreMemberships", input) },
+      ),
+    ),
 
   /** What restoreMemberships would do now: the batch, its conflicts, and what would stop it. */
   previewRestoreMemberships: orgProcedure(PreviewRestoreMembershipsInput, readMembers)
