@@ -166,10 +166,10 @@ describe("README.md, the API section", () => {
     );
   });
 
-  it("did what it says: two members removed over REST, three by the CSV run, and nothing else", async () => {
+  it("did what it says: three members removed over REST (one sent twice with a key), three by the CSV run, and nothing else", async () => {
     const db = await testDb();
     const acme = orgOf(manifest, "acme");
-    const gone = ["user001", "user002", "user010", "user011", "invitee03"].map((u) =>
+    const gone = ["user001", "user002", "user005", "user010", "user011", "invitee03"].map((u) =>
       memberOf(manifest, "acme", `${u}@acme.test`),
     );
     expect(await db.orgMembership.count({ where: { id: { in: gone.map((m) => m.membershipId) } } })).toBe(0);
@@ -183,5 +183,12 @@ describe("README.md, the API section", () => {
     });
     expect(login.status).toBe(200);
     expect(run.stdout).toContain("Dry run: nothing removed.");
+    // The removal sent twice under one key: removed once, the second answer a replay of the first.
+    const user005 = memberOf(manifest, "acme", "user005@acme.test").membershipId;
+    const events = await db.auditEvent.findMany({ where: { targetId: user005 }, select: { batchId: true } });
+    expect(events).toHaveLength(1);
+    const ids = [...run.stdout.matchAll(/^x-request-id: (req-[A-Za-z0-9]{14})\r?$/gim)].map((m) => m[1]);
+    expect(ids).toEqual([events[0]?.batchId, events[0]?.batchId]);
+    expect(run.stdout).toMatch(/^idempotent-replayed: true\r?$/im);
   });
 });

@@ -110,6 +110,41 @@ export class ConflictError extends AppError {
   readonly errorName = "Conflict";
 }
 
+/**
+ * Idempotency-Key: a request under this key is still running (its transaction holds the key).
+ * Retry-After tells a client that this 409, unlike a restore's, is worth retrying.
+ */
+export class IdempotencyKeyInUseError extends AppError {
+  readonly status = 409;
+  readonly errorName = "Conflict";
+  constructor() {
+    super("A request with this Idempotency-Key is still being processed. Retry once it has finished.");
+    this.headers = { "Retry-After": "1" };
+  }
+}
+
+/** Idempotency-Key: the key was first used for another request (operation, organization or body). */
+export class IdempotencyKeyReusedError extends AppError {
+  readonly status = 422;
+  readonly errorName = "UnprocessableContent";
+  constructor() {
+    super(
+      "This Idempotency-Key was already used for a different request (another operation, organization or body). Use a new key for a new request.",
+    );
+  }
+}
+
+/** A failure answer stored under an Idempotency-Key, given again to a retry of the same request. */
+export class ReplayedError extends AppError {
+  readonly status: number;
+  readonly errorName: ErrorName;
+  constructor(answer: { status: number; error: ErrorName; message: string; details?: unknown }) {
+    super(answer.message, answer.details);
+    this.status = answer.status;
+    this.errorName = answer.error;
+  }
+}
+
 export class RateLimitError extends AppError {
   readonly status = 429;
   readonly errorName = "RateLimitExceeded";

@@ -26,8 +26,10 @@ import {
   UnauthorizedError,
   ValidationError,
 } from "./errors";
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from "./idempotency-key";
 import { getLogger } from "./logger";
 import { can, rulesForSubject } from "./permissions";
+import type { IdempotentRequest } from "./services/idempotency";
 import { rateLimitSubjectOf, throttles } from "./services/throttles";
 
 const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
@@ -101,26 +103,36 @@ export function toTRPCError(app: AppError): TRPCError {
   });
 }
 
-const t = initTRPC.context<InnerContext>().create({
-  errorFormatter({ shape, error, ctx }) {
-    const app = error.cause instanceof AppError ? error.cause : null;
-    const httpStatus = app?.status ?? shape.data.httpStatus;
-    const issues = app instanceof ValidationError ? app.issues : undefined;
-    return {
-      ...shape,
-      message: app?.message ?? (httpStatus >= 500 ? "Something went wrong" : shape.message),
-      data: {
-        code: shape.data.code,
-        httpStatus,
-        path: shape.data.path,
-        error: app?.errorName ?? NAME_BY_STATUS[httpStatus] ?? "InternalServerError",
-        reqId: ctx?.reqId ?? null,
-        ...(app && app.details !== undefined ? { details: app.details } : {}),
-        ...(issues ? { issues } : {}),
-      },
-    };
-  },
-});
+/** A procedure's declared traits. */
+export interface ProcedureMeta {
+  /** A write that takes an Idempotency-Key (services/idempotency.ts). */
+  idempotent?: boolean;
+}
+
+const t = initTRPC
+  .context<InnerContext>()
+  .meta<ProcedureMeta>()
+  .create({
+    errorFormatter({ shape, error, ctx }) {
+      const app = error.cause instanceof AppError ? error.cause : null;
+      const httpStatus = app?.status ?? shape.data.httpStatus;
+      const issues = app instanceof ValidationError ? app.issues : undefined;
+      return {
+        ...shape,
+        message: app?.message ?? (httpStatus >= 500 ? "Something went wrong" : shape.message),
+        data: {
+          code: shape.data.code,
+          httpStatus,
+          path: shape.data.path,
+          error: app?.errorName ?? NAME_BY_STATUS[httpStatus] ?? "InternalServerError",
+          // A replayed answer carries the id of the request that made it.
+          reqId: ctx?.requestLog.replayOf ?? ctx?.reqId ?? null,
+          ...(app && app.details !== undefined ? { details: app.details } : {}),
+          ...(issues ? { issues } : {}),
+        },
+      };
+    },
+  });
 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -146,7 +158,7 @@ export const publicProcedure = t.procedure.use(errorMapping);
  * Checks 1 to 5 before anything else: a bearer token is verified in full (it carries its
  * organization); a web sign-in has its session checked here and its membership per organization.
  */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next, type }) => {
+export const authedProcedure = publicProcedure.use(async ({ ctx, next, type, meta, path }) => {
   let bearer: Caller | null = null;
   let principal: SessionPrincipal | null = null;
   switch (ctx.auth.kind) {
@@ -171,9 +183,39 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next, type }) =
     const state = await throttles().rateLimits.spend(type === "query" ? "reads" : "writes", subject);
     if (state) ctx.requestLog.rateLimits = [...(ctx.requestLog.rateLimits ?? []), state];
   }
+  // The Idempotency-Key, after the rate limit and before the input (check 6) is read: a write that
+  // takes one checks it; any other mutation refuses one rather than run unprotected by it; a
+  // query, safe to repeat, ignores it.
+  let idempotencyKey: string | null = null;
+  if (ctx.idempotencyKeyHeader !== null && type === "mutation") {
+    if (!meta?.idempotent) throw new BadRequestError(`${path} does not take an ${IDEMPOTENCY_KEY_HEADER} header`);
+    idempotencyKey = parseIdempotencyKey(ctx.idempotencyKeyHeader);
+  }
   // `principal` is the signed-in user, if the caller is one; `bearer` the token's caller, if any.
-  return next({ ctx: { principal, bearer } });
+  return next({ ctx: { principal, bearer, idempotencyKey } });
 });
+
+/**
+ * The request's Idempotency-Key with what it is bound to, for a write's service, or null when the
+ * request sent none. `operation` is the procedure's path.
+ */
+export function idempotencyOf(
+  ctx: InnerContext & { idempotencyKey: string | null; caller: Caller },
+  operation: string,
+  input: unknown,
+): IdempotentRequest | null {
+  if (ctx.idempotencyKey === null) return null;
+  return {
+    key: ctx.idempotencyKey,
+    caller: ctx.caller,
+    operation,
+    input,
+    reqId: ctx.reqId,
+    onReplay: (originalReqId) => {
+      ctx.requestLog.replayOf = originalReqId;
+    },
+  };
+}
 
 /**
  * Check 8 (and check 5 for web sign-ins): the caller acting in `organizationId`.

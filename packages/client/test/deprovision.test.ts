@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { baseUrl, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
 import type { DemoManifest, ManifestIdentity } from "@roster/contract";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { lossyProxy } from "./lossy-proxy";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
@@ -138,6 +139,33 @@ describe("examples/deprovision.ts", () => {
       _count: true,
     });
     expect(events.map((e) => e._count).sort()).toEqual([1, 2]);
+  });
+
+  it("sends a batch whose answer was lost again with its key: removed once, replayed", async () => {
+    // The first removal's answer is cut off after the server committed it.
+    let dropped = false;
+    const proxy = await lossyProxy(baseUrl(), (req) => {
+      if (dropped || req.method !== "DELETE") return null;
+      dropped = true;
+      return "drop";
+    });
+    try {
+      const run = await deprovision(["--csv", leaversCsv()], { ROSTER_URL: proxy.url });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/^attempt 1 failed \(network error: .*\); retrying in \d+ ms with the same key$/m);
+      expect(proxy.seen.filter((s) => s.startsWith("DELETE"))).toHaveLength(2);
+      const [batch] = [...run.stdout.matchAll(/^\s+1\s+3\s+3\s+200 replayed\s+(req-[A-Za-z0-9]{14})$/gm)];
+      expect(batch, run.stdout).toBeDefined();
+      expect(await remaining(LEAVERS)).toBe(0);
+      // One removal: three events, under the id of the request that made it.
+      const events = await (await testDb()).auditEvent.findMany({
+        where: { eventType: "organization.membership.deleted" },
+        select: { batchId: true },
+      });
+      expect(events.map((e) => e.batchId)).toEqual([batch?.[1], batch?.[1], batch?.[1]]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("stops at the preview when the last admins are listed: exit 1, the reason, nothing removed", async () => {

@@ -8,7 +8,7 @@ import { type Db, getDb } from "@roster/db";
 import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import { actorIdOf, type Caller, verifyBearer } from "../auth/caller";
-import { clientIp, createInnerContext } from "../context";
+import { clientIp, createInnerContext, type RequestLog } from "../context";
 import {
   type AppError,
   BadRequestError,
@@ -18,6 +18,7 @@ import {
   toAppError,
   ValidationError,
 } from "../errors";
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from "../idempotency-key";
 import { getLogger } from "../logger";
 import { newRequestId } from "../request-id";
 import { createCaller } from "../root";
@@ -26,6 +27,8 @@ import { appErrorOf, toValidationIssues } from "../trpc";
 import { logRequest } from "./log";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Marks an answer stored under an Idempotency-Key and given again. */
+export const IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed";
 const JSON_TYPE = "application/json; charset=utf-8";
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 type Method = (typeof METHODS)[number];
@@ -55,6 +58,8 @@ interface SpecBase<TBody> {
 /** A method for bearer-token callers: checks 1 to 5 run first. */
 interface MethodSpec<TParams, TBody> extends SpecBase<TBody> {
   handler: (ctx: RestContext<TParams, TBody>) => Promise<unknown>;
+  /** Takes an Idempotency-Key (its procedure must too: see services/idempotency.ts). */
+  idempotent?: boolean;
 }
 
 /** A method anyone may call (a login, say). */
@@ -282,6 +287,7 @@ function buildRoute<TParams extends Record<string, string>>(
       let response: Response;
       let bodyEnded = false;
       let limitHeaders: Record<string, string> = {};
+      const requestLog: RequestLog = { callerId: null };
       try {
         const spec = methods[method];
         if (!spec) throw new MethodNotAllowedError(`Method ${method} is not allowed on this route`);
@@ -300,6 +306,12 @@ function buildRoute<TParams extends Record<string, string>>(
           caller ? rateLimitSubjectOf(caller) : { kind: "address", ip },
         );
         if (state) limitHeaders = rateLimitHeaders([state]);
+        // The Idempotency-Key, where taken, before the body is read (it is looked up after check 8).
+        const idempotencyKeyHeader =
+          !isPublic && (spec as MethodSpec<TParams, unknown>).idempotent
+            ? req.headers.get(IDEMPOTENCY_KEY_HEADER)
+            : null;
+        if (idempotencyKeyHeader !== null) parseIdempotencyKey(idempotencyKeyHeader);
         let body: unknown;
         if (spec.body) {
           const raw = await readJsonBody(req, MAX_BODY_BYTES, {
@@ -319,7 +331,15 @@ function buildRoute<TParams extends Record<string, string>>(
         } else {
           const resolved = caller as Caller;
           const trpc = createCaller(
-            createInnerContext({ prisma, auth: { kind: "resolved", caller: resolved }, reqId, ip, userAgent }),
+            createInnerContext({
+              prisma,
+              auth: { kind: "resolved", caller: resolved },
+              reqId,
+              ip,
+              userAgent,
+              requestLog,
+              idempotencyKeyHeader,
+            }),
           );
           data = await (spec as MethodSpec<TParams, unknown>).handler({ ...base, caller: resolved, trpc });
         }
@@ -328,18 +348,31 @@ function buildRoute<TParams extends Record<string, string>>(
             ? await streamedJson(data, reqId, (err) =>
                 getLogger().error({ reqId, route, err }, "response aborted: reading failed after the 200"),
               )
-            : json(200, data, reqId);
+            : json(200, data, requestLog.replayOf ?? reqId);
       } catch (err) {
         const app = asAppError(err);
         // The cause of a 500 or 503 goes to the log, never to the client.
         if (app.status >= 500) failure = err;
         const headers = { ...app.headers, ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}) };
-        response = json(app.status, envelope(app, reqId), reqId, headers);
+        const answerId = requestLog.replayOf ?? reqId;
+        response = json(app.status, envelope(app, answerId), answerId, headers);
       }
+      // A stored answer given again says so, and carries the id of the request that made it.
+      if (requestLog.replayOf) response.headers.set(IDEMPOTENT_REPLAYED_HEADER, "true");
       // Every answer of a limited route says where the caller stands, success or failure.
       for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
       closeIfBodyUnread(req, bodyEnded, response);
-      logRequest({ reqId, method, route, url: req.url, status: response.status, started, callerId, err: failure });
+      logRequest({
+        reqId,
+        method,
+        route,
+        url: req.url,
+        status: response.status,
+        started,
+        callerId,
+        err: failure,
+        replayOf: requestLog.replayOf,
+      });
       return response;
     };
   return Object.fromEntries(METHODS.map((m) => [m, serve(m)])) as Record<Method, NextHandler<TParams>>;

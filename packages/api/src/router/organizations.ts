@@ -17,7 +17,7 @@ import { listAuditBatches } from "../services/audit";
 import { bulkDeleteMemberships, previewBulkDeleteMemberships } from "../services/bulk-delete-memberships";
 import { listMembershipIds, listMemberships, streamMemberships } from "../services/list-memberships";
 import { previewRestoreMemberships, restoreMemberships } from "../services/membership-snapshots";
-import { createTRPCRouter, orgProcedure } from "../trpc";
+import { createTRPCRouter, idempotencyOf, orgProcedure } from "../trpc";
 
 const BulkDeleteInput = bulkDeleteMembershipsInput(() => getConfig().maxBulkDelete);
 const readMembers = { action: "read", subject: "member" } as const;
@@ -31,15 +31,19 @@ export const organizationsRouter = createTRPCRouter({
    * Check 9 runs here like everywhere, and again in the service under the row locks, with the
    * caller's membership as it is then: a caller demoted by a removal that committed a moment
    * earlier must not act on the rules it had when its request began.
+   * Takes an Idempotency-Key, looked up after checks 1 to 8 (docs/idempotency.md).
    */
-  bulkDeleteMemberships: orgProcedure(BulkDeleteInput, { action: "delete", subject: "member" }).mutation(
-    ({ ctx, input }) =>
-      bulkDeleteMemberships(ctx.prisma, ctx.caller, input.membershipIds, {
-        reqId: ctx.reqId,
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-      }),
-  ),
+  bulkDeleteMemberships: orgProcedure(BulkDeleteInput, { action: "delete", subject: "member" })
+    .meta({ idempotent: true })
+    .mutation(({ ctx, input }) =>
+      bulkDeleteMemberships(
+        ctx.prisma,
+        ctx.caller,
+        input.membershipIds,
+        { reqId: ctx.reqId, ip: ctx.ip, userAgent: ctx.userAgent },
+        idempotencyOf(ctx, "organizations.bulkDeleteMemberships", input),
+      ),
+    ),
 
   /**
    * Checks 9 to 13 without writing: what would go, and what would stop it. A mutation only so
@@ -53,10 +57,17 @@ export const organizationsRouter = createTRPCRouter({
    * Undo of a removal: puts the batch (the removal's request id) back as it was. Check 9 is
    * `create` on `member`; the service applies the privilege boundary and the conflicts.
    */
-  restoreMemberships: orgProcedure(RestoreMembershipsInput, { action: "create", subject: "member" }).mutation(
-    ({ ctx, input }) =>
-      restoreMemberships(ctx.prisma, ctx.caller, input, { reqId: ctx.reqId, ip: ctx.ip, userAgent: ctx.userAgent }),
-  ),
+  restoreMemberships: orgProcedure(RestoreMembershipsInput, { action: "create", subject: "member" })
+    .meta({ idempotent: true })
+    .mutation(({ ctx, input }) =>
+      restoreMemberships(
+        ctx.prisma,
+        ctx.caller,
+        input,
+        { reqId: ctx.reqId, ip: ctx.ip, userAgent: ctx.userAgent },
+        { idempotency: idempotencyOf(ctx, "organizations.restoreMemberships", input) },
+      ),
+    ),
 
   /** What restoreMemberships would do now: the batch, its conflicts, and what would stop it. */
   previewRestoreMemberships: orgProcedure(PreviewRestoreMembershipsInput, readMembers)

@@ -25,6 +25,7 @@ import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, ForbiddenError, NotFoundError, PermissionDeniedError } from "../errors";
 import { metrics } from "../metrics";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
+import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
 import {
   MEMBERSHIP_COLUMNS,
   type MembershipRow,
@@ -262,31 +263,50 @@ export function removalStatement(
     SELECT count(*)::int AS n FROM removed`;
 }
 
-/** Deletes the memberships (checks 9 to 13 first); returns them in the order first given. */
+/** The removal inside `tx`: checks 9 to 13 under the locks, then the writing statement. */
+async function removeIn(tx: Tx, caller: Caller, ids: string[], origin: RequestOrigin) {
+  // No ids: nothing to lock, only the permission to check.
+  const { targets, blocker } = await plan(tx, caller, ids, ids.length > 0);
+  if (blocker) throw blocker;
+  if (targets.length === 0) return { memberships: [] };
+  const [row] = await tx.$queryRaw<{ n: number }[]>(removalStatement(caller, targets, origin));
+  const removed = row?.n ?? 0;
+  // Cannot differ while the rows are locked; if it ever did, nothing must be committed.
+  if (removed !== targets.length) throw new Error(`removed ${removed} of ${targets.length} locked memberships`);
+  return { memberships: targets.map(toMembershipDto) };
+}
+
+const TRANSACTION = { maxWait: 10_000, timeout: 60_000 };
+
+/**
+ * Deletes the memberships (checks 9 to 13 first); returns them in the order first given. With an
+ * Idempotency-Key, the key's answer is stored in the removal's transaction, and a retry gets it
+ * again without removing anything (services/idempotency.ts).
+ */
 export async function bulkDeleteMemberships(
   prisma: Db,
   caller: Caller,
   membershipIds: readonly string[],
   origin: RequestOrigin,
+  idempotency: IdempotentRequest | null = null,
 ): Promise<BulkDeleteMembershipsResponse> {
   const ids = uniqueIds(membershipIds);
+  if (idempotency) {
+    const { value, replayed } = await idempotentTransaction(
+      prisma,
+      idempotency,
+      (tx) => removeIn(tx, caller, ids, origin),
+      TRANSACTION,
+    );
+    if (!replayed) metrics().membershipsRemoved.inc(value.memberships.length);
+    return value;
+  }
   if (ids.length === 0) {
     const { blocker } = await plan(prisma, caller, ids, false);
     if (blocker) throw blocker;
     return { memberships: [] };
   }
-  const result = await prisma.$transaction(
-    async (tx) => {
-      const { targets, blocker } = await plan(tx, caller, ids, true);
-      if (blocker) throw blocker;
-      const [row] = await tx.$queryRaw<{ n: number }[]>(removalStatement(caller, targets, origin));
-      const removed = row?.n ?? 0;
-      // Cannot differ while the rows are locked; if it ever did, nothing must be committed.
-      if (removed !== targets.length) throw new Error(`removed ${removed} of ${targets.length} locked memberships`);
-      return { memberships: targets.map(toMembershipDto) };
-    },
-    { maxWait: 10_000, timeout: 60_000 },
-  );
+  const result = await prisma.$transaction((tx) => removeIn(tx, caller, ids, origin), TRANSACTION);
   // Committed: counted here, after the transaction, so a rolled-back removal is never counted.
   metrics().membershipsRemoved.inc(result.memberships.length);
   return result;

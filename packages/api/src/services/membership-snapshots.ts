@@ -23,6 +23,7 @@ import type { Caller } from "../auth/caller";
 import { ConflictError, NotFoundError, PermissionDeniedError } from "../errors";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import type { RequestOrigin } from "./bulk-delete-memberships";
+import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
 import { MEMBERSHIP_COLUMNS, type MembershipRow, toMembershipDto } from "./membership-dto";
 
 export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
@@ -246,28 +247,30 @@ export async function restoreMemberships(
   caller: Caller,
   input: { batchId: string; skipConflicts?: boolean },
   origin: RequestOrigin,
-  windowDays: number = getConfig().restoreWindowDays,
+  opts: { windowDays?: number; idempotency?: IdempotentRequest | null } = {},
 ): Promise<RestoreMembershipsResponse> {
   const orgId = caller.organizationId;
-  return prisma.$transaction(
-    async (tx) => {
-      await tx.$executeRaw`SELECT 1 FROM organizations WHERE id = ${orgId}::uuid FOR NO KEY UPDATE`;
-      const { plan } = await readPlan(tx, caller, input.batchId, windowDays, true);
-      const beyond = boundary(caller, plan.rows);
-      if (beyond) throw beyond;
-      if (plan.conflicts.length > 0 && !input.skipConflicts) throw conflictError(input.batchId, plan.conflicts);
-      if (plan.restorable.length === 0) return { memberships: [], projectMembershipCount: 0, skipped: plan.conflicts };
-      const rows = await tx.$queryRaw<(SnapshotRow & { projectMembershipCount: number })[]>(
-        restoreStatement(caller, input.batchId, plan, origin, windowDays),
-      );
-      return {
-        memberships: rows.map(toMembershipDto),
-        projectMembershipCount: rows[0]?.projectMembershipCount ?? 0,
-        skipped: plan.conflicts,
-      };
-    },
-    { maxWait: 10_000, timeout: 60_000 },
-  );
+  const windowDays = opts.windowDays ?? getConfig().restoreWindowDays;
+  const restore = async (tx: Tx): Promise<RestoreMembershipsResponse> => {
+    await tx.$executeRaw`SELECT 1 FROM organizations WHERE id = ${orgId}::uuid FOR NO KEY UPDATE`;
+    const { plan } = await readPlan(tx, caller, input.batchId, windowDays, true);
+    const beyond = boundary(caller, plan.rows);
+    if (beyond) throw beyond;
+    if (plan.conflicts.length > 0 && !input.skipConflicts) throw conflictError(input.batchId, plan.conflicts);
+    if (plan.restorable.length === 0) return { memberships: [], projectMembershipCount: 0, skipped: plan.conflicts };
+    const rows = await tx.$queryRaw<(SnapshotRow & { projectMembershipCount: number })[]>(
+      restoreStatement(caller, input.batchId, plan, origin, windowDays),
+    );
+    return {
+      memberships: rows.map(toMembershipDto),
+      projectMembershipCount: rows[0]?.projectMembershipCount ?? 0,
+      skipped: plan.conflicts,
+    };
+  };
+  const options = { maxWait: 10_000, timeout: 60_000 };
+  // With an Idempotency-Key, its answer is stored in the restore's transaction (services/idempotency.ts).
+  if (opts.idempotency) return (await idempotentTransaction(prisma, opts.idempotency, restore, options)).value;
+  return prisma.$transaction(restore, options);
 }
 
 /** What restoreMemberships would do now, without locking or writing. */
