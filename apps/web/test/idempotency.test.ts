@@ -11,6 +11,7 @@ import { identityBearer, membershipsPath, type RawResponse, REQ_ID, sendRaw } fr
 const ADMIN = "admin@acme.test";
 const ADMIN2 = "admin2@acme.test";
 const MEMBER = "member@acme.test";
+const REMOVER = "remover@acme.test";
 const REUSED =
   "This Idempotency-Key was already used for a different request (another operation, organization or body). Use a new key for a new request.";
 
@@ -130,25 +131,33 @@ describe("Idempotency-Key on the REST removal", () => {
   });
 
   it("a refused first request is stored and replayed, even once it would now succeed", async () => {
-    const target = id("user003@acme.test");
-    const refused = await remove(bearer(MEMBER), [target], sf("k-403"));
+    // A custom role that may delete members, but not an admin (check 12, inside the transaction).
+    const target = id(ADMIN2);
+    const refused = await remove(bearer(REMOVER), [target], sf("k-403"));
     expect(refused.status).toBe(403);
-    expect(refused.body).toMatchObject({
-      error: "PermissionDenied",
-      message: "You are not allowed to delete on member",
-    });
+    expect(refused.body).toMatchObject({ error: "PermissionBoundaryError" });
 
-    // The member becomes an admin: the same request would now remove the target.
-    await (await testDb()).orgMembership.update({ where: { id: id(MEMBER) }, data: { role: "admin" } });
-    const again = await remove(bearer(MEMBER), [target], sf("k-403"));
+    // The caller becomes an admin: the same request would now remove the target.
+    await (await testDb()).orgMembership.update({ where: { id: id(REMOVER) }, data: { role: "admin", roleId: null } });
+    const again = await remove(bearer(REMOVER), [target], sf("k-403"));
     expect(again.status).toBe(403);
     expect(again.body).toEqual({ ...(refused.body as object), reqId: reqIdOf(refused) });
     expect(replayed(again)).toBe("true");
     expect(reqIdOf(again)).toBe(reqIdOf(refused));
     expect(await exists(target)).toBe(1);
 
-    const newKey = await remove(bearer(MEMBER), [target], sf("k-403-2"));
+    const newKey = await remove(bearer(REMOVER), [target], sf("k-403-2"));
     expect(newKey.status).toBe(200);
+  });
+
+  it("a refusal at check 9 is answered before the key is looked up, and stores nothing", async () => {
+    const refused = await remove(bearer(MEMBER), [id("user003@acme.test")], sf("k-check-9"));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      error: "PermissionDenied",
+      message: "You are not allowed to delete on member",
+    });
+    expect(await (await testDb()).idempotencyKey.count({ where: { key: "k-check-9" } })).toBe(0);
   });
 
   it("keys are the caller's own: another caller's same key is another key", async () => {
