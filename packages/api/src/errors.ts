@@ -1,5 +1,5 @@
-// The service's error classes. Each knows its status and contract `error` name; they are mapped
-// to the REST envelope and to TRPCError in exactly one place each (rest/envelope.ts, trpc.ts).
+// The service's error classes. Each knows its status, contract `error` name and message; the
+// REST envelope and the tRPC error are made from them in one place, error-map.ts.
 import type { ErrorName, ValidationIssue } from "@roster/contract";
 
 export abstract class AppError extends Error {

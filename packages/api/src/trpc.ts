@@ -1,9 +1,8 @@
-// The only initTRPC. Exports the router and procedure builders, and maps the service's errors to
-// TRPCError in one place (errorMapping), so every procedure answers with the contract's status,
-// `error` name, message and reqId.
-import type { PermissionAction, PermissionSubject, ValidationIssue } from "@roster/contract";
-import { initTRPC, TRPCError } from "@trpc/server";
-import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+// The only initTRPC. Exports the router and procedure builders; every procedure's failure is
+// mapped through error-map.ts (errorMapping, errorFormatter), so every procedure answers with the
+// contract's status, `error` name, message and reqId.
+import type { PermissionAction, PermissionSubject } from "@roster/contract";
+import { initTRPC } from "@trpc/server";
 import type { z } from "zod";
 import {
   actorIdOf,
@@ -14,94 +13,20 @@ import {
   verifyBearer,
 } from "./auth/caller";
 import type { InnerContext } from "./context";
+import { appErrorOf, toTRPCError, trpcErrorShape } from "./error-map";
 import {
-  AppError,
   BadRequestError,
   ForbiddenError,
-  INVALID_JSON,
   InternalServerError,
   PermissionDeniedError,
   ServiceUnavailableError,
-  toAppError,
   UnauthorizedError,
-  ValidationError,
 } from "./errors";
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from "./idempotency-key";
 import { getLogger } from "./logger";
 import { can, rulesForSubject } from "./permissions";
 import type { IdempotentRequest } from "./services/idempotency";
 import { rateLimitSubjectOf, throttles } from "./services/throttles";
-
-const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
-  400: "BAD_REQUEST",
-  401: "UNAUTHORIZED",
-  403: "FORBIDDEN",
-  404: "NOT_FOUND",
-  405: "METHOD_NOT_SUPPORTED",
-  409: "CONFLICT",
-  413: "PAYLOAD_TOO_LARGE",
-  415: "UNSUPPORTED_MEDIA_TYPE",
-  422: "UNPROCESSABLE_CONTENT",
-  429: "TOO_MANY_REQUESTS",
-  500: "INTERNAL_SERVER_ERROR",
-  503: "SERVICE_UNAVAILABLE",
-};
-
-const NAME_BY_STATUS: Record<number, string> = {
-  400: "BadRequest",
-  401: "UnauthorizedError",
-  403: "ForbiddenError",
-  404: "NotFound",
-  405: "MethodNotAllowed",
-  409: "Conflict",
-  413: "PayloadTooLarge",
-  415: "UnsupportedMediaType",
-  422: "ValidationFailure",
-  429: "RateLimitExceeded",
-  500: "InternalServerError",
-  503: "ServiceUnavailable",
-};
-
-/** Standard Schema / zod issues as the contract's `{ code, path, message }`. */
-export function toValidationIssues(issues: readonly unknown[]): ValidationIssue[] {
-  return issues.map((raw) => {
-    const issue = raw as { code?: unknown; path?: readonly unknown[]; message?: unknown };
-    return {
-      code: typeof issue.code === "string" ? issue.code : "invalid",
-      path: (issue.path ?? []).map((p) => {
-        const key = typeof p === "object" && p !== null && "key" in p ? (p as { key: unknown }).key : p;
-        return typeof key === "number" ? key : String(key);
-      }),
-      message: typeof issue.message === "string" ? issue.message : "Invalid value",
-    };
-  });
-}
-
-function issuesOf(cause: unknown): readonly unknown[] | null {
-  const issues = (cause as { issues?: unknown } | undefined)?.issues;
-  return Array.isArray(issues) ? issues : null;
-}
-
-/** The AppError behind any procedure failure (input validation included). */
-export function appErrorOf(error: TRPCError): AppError {
-  if (error.cause instanceof AppError) return error.cause;
-  const issues = issuesOf(error.cause);
-  if (error.code === "BAD_REQUEST" && issues) return new ValidationError(toValidationIssues(issues));
-  // tRPC reads a procedure's input lazily, inside the procedure: a body (or `input` query
-  // parameter) that is not JSON, or a batch whose input is not an object, fails there as a
-  // BAD_REQUEST without issues. That is check 6, not a fault of the server.
-  if (error.code === "BAD_REQUEST" || error.code === "PARSE_ERROR") return new BadRequestError(INVALID_JSON);
-  return toAppError(error.cause);
-}
-
-/** An AppError as the TRPCError that carries it (its code follows the status). */
-export function toTRPCError(app: AppError): TRPCError {
-  return new TRPCError({
-    code: CODE_BY_STATUS[app.status] ?? "INTERNAL_SERVER_ERROR",
-    message: app.message,
-    cause: app,
-  });
-}
 
 /** A procedure's declared traits. */
 export interface ProcedureMeta {
@@ -113,25 +38,10 @@ const t = initTRPC
   .context<InnerContext>()
   .meta<ProcedureMeta>()
   .create({
-    errorFormatter({ shape, error, ctx }) {
-      const app = error.cause instanceof AppError ? error.cause : null;
-      const httpStatus = app?.status ?? shape.data.httpStatus;
-      const issues = app instanceof ValidationError ? app.issues : undefined;
-      return {
-        ...shape,
-        message: app?.message ?? (httpStatus >= 500 ? "Something went wrong" : shape.message),
-        data: {
-          code: shape.data.code,
-          httpStatus,
-          path: shape.data.path,
-          error: app?.errorName ?? NAME_BY_STATUS[httpStatus] ?? "InternalServerError",
-          // A replayed answer carries the id of the request that made it.
-          reqId: ctx?.requestLog.replayOf ?? ctx?.reqId ?? null,
-          ...(app && app.details !== undefined ? { details: app.details } : {}),
-          ...(issues ? { issues } : {}),
-        },
-      };
-    },
+    errorFormatter: ({ shape, error, ctx }) => ({
+      ...shape,
+      ...trpcErrorShape(shape, error, ctx?.requestLog.replayOf ?? ctx?.reqId ?? null),
+    }),
   });
 
 export const createTRPCRouter = t.router;

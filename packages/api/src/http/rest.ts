@@ -3,19 +3,17 @@
 // error envelope, `x-request-id`, `WWW-Authenticate`, 405 with `Allow`, one log line. Handlers
 // are a few lines over a tRPC caller on the same router: never a second implementation.
 import { getConfig } from "@roster/config";
-import type { ErrorEnvelope } from "@roster/contract";
 import { type Db, getDb } from "@roster/db";
-import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import { actorIdOf, type Caller, verifyBearer } from "../auth/caller";
 import { clientIp, createInnerContext, type RequestLog } from "../context";
+import { asAppError, errorEnvelope, toValidationIssues } from "../error-map";
 import {
   type AppError,
   BadRequestError,
   INVALID_JSON,
   MethodNotAllowedError,
   PayloadTooLargeError,
-  toAppError,
   ValidationError,
 } from "../errors";
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from "../idempotency-key";
@@ -23,7 +21,6 @@ import { getLogger } from "../logger";
 import { newRequestId } from "../request-id";
 import { createCaller } from "../root";
 import { rateLimitHeaders, rateLimitSubjectOf, throttles } from "../services/throttles";
-import { appErrorOf, toValidationIssues } from "../trpc";
 import { logRequest } from "./log";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -70,23 +67,9 @@ interface PublicMethodSpec<TParams, TBody> extends SpecBase<TBody> {
 type RouteContext<TParams> = { params: Promise<TParams> };
 type NextHandler<TParams> = (req: Request, ctx: RouteContext<TParams>) => Promise<Response>;
 
-function envelope(err: AppError, reqId: string): ErrorEnvelope {
-  const body: ErrorEnvelope = {
-    reqId,
-    statusCode: err.status,
-    message: err instanceof ValidationError ? err.issues : err.message,
-    error: err.errorName,
-  };
-  // The contract's 400 and 403 carry details; so does a restore's 409 (the list of conflicts).
-  if ((err.status === 400 || err.status === 403 || err.status === 409) && err.details !== undefined) {
-    body.details = err.details;
-  }
-  return body;
-}
-
 /** An AppError as the contract's error envelope, with its headers. */
 export function errorResponse(err: AppError, reqId: string): Response {
-  return json(err.status, envelope(err, reqId), reqId, err.headers);
+  return json(err.status, errorEnvelope(err, reqId), reqId, err.headers);
 }
 
 function json(status: number, body: unknown, reqId: string, extra: Record<string, string> = {}): Response {
@@ -245,10 +228,6 @@ async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unk
   });
 }
 
-function asAppError(err: unknown): AppError {
-  return err instanceof TRPCError ? appErrorOf(err) : toAppError(err);
-}
-
 /**
  * Builds a route module's handlers. Methods not given answer 405 with `Allow`.
  * `route` names the route in logs (the path template, not the concrete path).
@@ -355,7 +334,7 @@ function buildRoute<TParams extends Record<string, string>>(
         if (app.status >= 500) failure = err;
         const headers = { ...app.headers, ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}) };
         const answerId = requestLog.replayOf ?? reqId;
-        response = json(app.status, envelope(app, answerId), answerId, headers);
+        response = json(app.status, errorEnvelope(app, answerId), answerId, headers);
       }
       // A stored answer given again says so, and carries the id of the request that made it.
       if (requestLog.replayOf) response.headers.set(IDEMPOTENT_REPLAYED_HEADER, "true");

@@ -3,12 +3,12 @@ import { getErrorShape, transformTRPCResponse } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import type { RequestLog, WebSessionClaims } from "../context";
 import { createContextFromRequest, createInnerContext } from "../context";
+import { toTRPCError } from "../error-map";
 import { AppError, BadRequestError } from "../errors";
 import { IDEMPOTENCY_KEY_HEADER } from "../idempotency-key";
 import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
 import { rateLimitHeaders } from "../services/throttles";
-import { toTRPCError } from "../trpc";
 import { logRequest } from "./log";
 import { closeIfBodyUnread, IDEMPOTENT_REPLAYED_HEADER, limitBody, MAX_BODY_BYTES } from "./rest";
 
