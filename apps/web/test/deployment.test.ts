@@ -3,9 +3,9 @@
 // Each scenario runs the real entry points as child processes on a database of the run's kind.
 import { randomBytes } from "node:crypto";
 import { testDb } from "@roster/api/testing";
+import { freePort } from "@roster/config/net";
 import { DEMO_PASSWORD } from "@roster/db/seed";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../scripts/processes";
 import {
   type Finished,
   type FreshDatabase,

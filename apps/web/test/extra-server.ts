@@ -7,8 +7,8 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { getConfig, loadConfig } from "@roster/config";
+import { freePort } from "@roster/config/net";
 import { inject } from "vitest";
-import { freePort } from "../scripts/processes";
 import { startWebServer, type WebServer } from "../scripts/server";
 
 /** Starts a web server with `env` over the run's settings; the caller stops it. */

@@ -8,10 +8,10 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { orgOf, probeTestRedis, reseed, TEST_REDIS_URL, tokenOf } from "@roster/api/testing";
+import { freePort } from "@roster/config/net";
 import type { DemoManifest } from "@roster/contract";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { freePort } from "../scripts/processes";
 import type { WebServer } from "../scripts/server";
 import { type HttpAnswer, request, startExtraServer } from "./extra-server";
 
