@@ -6,7 +6,7 @@
 // through would delete something. Every answer must be the documented error with its envelope,
 // and afterwards the database must hold exactly what it held before.
 import { randomUUID } from "node:crypto";
-import { baseUrl, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { baseUrl, orgOf, REQ_ID, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +15,6 @@ const MiB = 1024 * 1024;
 const BAD_JSON = "Request body must be valid JSON";
 const TOO_LARGE = `Request body is larger than ${MiB} bytes`;
 const JSON_TYPE = "application/json; charset=utf-8";
-const REQ_ID = /^req-[A-Za-z0-9]{14}$/;
 /** What z.guid() accepts (after trimming): any 8-4-4-4-12 hex id. */
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const isGuid = (s: string) => GUID.test(s.trim());
