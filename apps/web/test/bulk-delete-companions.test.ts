@@ -1,36 +1,30 @@
 // What goes with bulkDeleteOrgMemberships beyond its table: a removed member's tokens, the
 // companion read (GET .../memberships and listMemberships), the tRPC wire format over HTTP, the
 // preview procedure.
+
+import { baseUrl, REQ_ID, testDb } from "@roster/api/testing";
 import { beforeEach, describe, expect, it } from "vitest";
+import { MSG } from "./support/contract";
 import {
   ADMIN,
   ADMIN2,
-  baseUrl,
-  expectedMembership,
-  expectedMembershipWithUser,
   type Fx,
   grantEverything,
-  JSON_CONTENT_TYPE,
-  LOOPBACK,
   MEMBER,
-  MEMBERSHIP_KEYS,
-  MSG,
-  membershipsPath,
-  membershipWithUserSelect,
   NOACCESS,
   REMOVER,
-  REQ_ID,
-  rest,
-  restHeaders,
   Seeded,
-  SURFACES,
-  sendRaw,
-  testDb,
-  trpc,
-  trpcCallerFor,
   UNKNOWN as UNKNOWN_IDS,
+} from "./support/fixtures";
+import { JSON_CONTENT_TYPE, LOOPBACK, membershipsPath, sendRaw } from "./support/http";
+import {
+  expectedMembership,
+  expectedMembershipWithUser,
+  MEMBERSHIP_KEYS,
+  membershipWithUserSelect,
   unchangedProbe,
-} from "./surfaces";
+} from "./support/snapshots";
+import { rest, restHeaders, SURFACES, trpc, trpcCallerFor } from "./support/surfaces";
 
 const UNKNOWN = UNKNOWN_IDS[0] as string;
 const NOT_MEMBER = { status: 403, error: "ForbiddenError", message: MSG.notMember };

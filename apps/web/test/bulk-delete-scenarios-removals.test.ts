@@ -3,25 +3,11 @@
 // rows) and nothing else, answers the contract's 14 keys in the order first given, and records
 // one audit event per membership under the request id.
 
-import {
-  ADMIN,
-  ADMIN2,
-  as,
-  describeScenarios,
-  grantEverything,
-  idsOf,
-  jsonRequest,
-  MAX_BULK_DELETE,
-  MEMBER,
-  MiB,
-  membershipsPath,
-  NOACCESS,
-  paddedEmptyBody,
-  REMOVER,
-  type Scenario,
-  shuffled,
-  users,
-} from "./surfaces";
+import { MAX_BULK_DELETE, MiB } from "./support/contract";
+import { ADMIN, ADMIN2, grantEverything, MEMBER, NOACCESS, REMOVER, users } from "./support/fixtures";
+import { membershipsPath } from "./support/http";
+import { shuffled } from "./support/random";
+import { as, describeScenarios, idsOf, jsonRequest, paddedEmptyBody, type Scenario } from "./support/scenarios";
 
 const SCENARIOS: Scenario[] = [
   // 200

@@ -5,28 +5,19 @@
 
 import { randomUUID } from "node:crypto";
 import { revokeSession } from "@roster/api/auth";
+import { claimsOf } from "@roster/api/testing";
+import { badUuid, issue, MAX_BULK_DELETE, MiB, MSG } from "./support/contract";
+import { ADMIN, MEMBER, sessionToken, UNKNOWN } from "./support/fixtures";
 import {
-  ADMIN,
   as,
-  badUuid,
-  claimsOf,
   describeScenarios,
-  forgeBearer,
   idsOf,
-  issue,
   jsonRequest,
-  MAX_BULK_DELETE,
-  MEMBER,
-  MiB,
-  MSG,
   methodNotAllowed,
   paddedEmptyBody,
   type Scenario,
-  serverSecret,
-  sessionToken,
-  signJwt,
-  UNKNOWN,
-} from "./surfaces";
+} from "./support/scenarios";
+import { forgeBearer, serverSecret, signJwt } from "./support/tokens";
 
 const SCENARIOS: Scenario[] = [
   // 1: no bearer token

@@ -6,13 +6,13 @@
 // its backends are terminated (the test's own connections, which hold locks and check the
 // results, are spared).
 import { randomBytes } from "node:crypto";
-import { orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { orgOf, REQ_ID, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WebServer } from "../scripts/server";
-import { startExtraServer } from "./extra-server";
-import { membershipsPath, REQ_ID, TRPC_BULK_DELETE_PATH } from "./surfaces";
+import { startExtraServer } from "./support/extra-server";
+import { membershipsPath, TRPC_BULK_DELETE_PATH } from "./support/http";
 
 const APP = `roster-dbfail-${randomBytes(4).toString("hex")}`;
 /** Longer than the pool's connection timeout (10 s): past it, a request counts as hung. */

@@ -3,7 +3,7 @@
 // shutdown: every connection closed) and started again. Every answer is 200 or the 503 envelope
 // within a bounded time, every removal is whole or absent, and the instance serves again within
 // 5 s of the database's return without being restarted.
-import { orgOf, reseed, tokenOf } from "@roster/api/testing";
+import { orgOf, REQ_ID, reseed, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { type DbHandle, openDb } from "@roster/db";
 import { applyMigrations } from "@roster/db/migrate";
@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../scripts/processes";
 import type { WebServer } from "../scripts/server";
 import { type ScratchCluster, serverBinaries, startScratchCluster } from "./deploy/scratch-cluster";
-import { startExtraServer } from "./extra-server";
-import { membershipsPath, REQ_ID } from "./surfaces";
+import { startExtraServer } from "./support/extra-server";
+import { membershipsPath } from "./support/http";
 
 /** Longer than the pool's connection timeout (10 s): past it, a request counts as hung. */
 const HUNG_MS = 25_000;

@@ -13,7 +13,7 @@ import {
   runScript,
   type Started,
   startRosterProcess,
-} from "./fresh-database";
+} from "./support/fresh-database";
 
 const FIRST_ADMIN_LINE = "npm run admin:create -- --email <e> --org <slug>";
 // Each step starts Node processes; on a busy machine one takes tens of seconds.

@@ -6,20 +6,12 @@
 // through a server-side caller; what a refusal must leave working is checked over REST (Universal
 // Auth login, renew, and the memberships list with the identity's token).
 import { randomUUID } from "node:crypto";
+import { baseUrl, claimsOf, REQ_ID, testDb } from "@roster/api/testing";
 import type { OrgRole, PermissionRule } from "@roster/contract";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  ADMIN,
-  baseUrl,
-  claimsOf,
-  type Fx,
-  membershipsPath,
-  REMOVER,
-  REQ_ID,
-  Seeded,
-  testDb,
-  trpcCallerFor,
-} from "./surfaces";
+import { ADMIN, type Fx, REMOVER, Seeded } from "./support/fixtures";
+import { membershipsPath } from "./support/http";
+import { trpcCallerFor } from "./support/surfaces";
 
 // The texts, written out here rather than imported from the implementation.
 const boundary = (name: string, id: string) =>

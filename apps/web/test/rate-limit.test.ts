@@ -13,7 +13,7 @@ import type { DemoManifest } from "@roster/contract";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WebServer } from "../scripts/server";
-import { type HttpAnswer, request, startExtraServer } from "./extra-server";
+import { type HttpAnswer, request, startExtraServer } from "./support/extra-server";
 
 const REDIS_URL = TEST_REDIS_URL;
 const RATE_LIMITED = /^Rate limit exceeded\. Please try again in (\d+) seconds$/;

@@ -17,7 +17,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type RosterServer, startRoster } from "../scripts/server";
 import { expectNoBrowserProblems, skipBrowserTests, useBrowser } from "./e2e/browser";
-import { DEMO_PASSWORD, signInOver } from "./web-sign-in";
+import { DEMO_PASSWORD, signInOver } from "./support/web-sign-in";
 
 const REDIS_URL = TEST_REDIS_URL;
 const PREFIX = `roster-test-${Date.now()}-${randomBytes(3).toString("hex")}:`;

@@ -11,7 +11,7 @@ import {
   SESSION_COOKIE,
   type SignInOptions,
   signInOver,
-} from "./web-sign-in";
+} from "./support/web-sign-in";
 
 const PASSWORD = DEMO_PASSWORD;
 const base = () => inject("baseUrl");

@@ -15,7 +15,7 @@ import {
   skipProxyChainTests,
   startExtraServer,
   startProxyChain,
-} from "./extra-server";
+} from "./support/extra-server";
 
 const LOGIN = "/api/v1/auth/universal-auth/login";
 const SPOOFED = "10.1.2.3";

@@ -9,7 +9,7 @@ import path from "node:path";
 import { getConfig, loadConfig } from "@roster/config";
 import { freePort } from "@roster/config/net";
 import { inject } from "vitest";
-import { startWebServer, type WebServer } from "../scripts/server";
+import { startWebServer, type WebServer } from "../../scripts/server";
 
 /** Starts a web server with `env` over the run's settings; the caller stops it. */
 export async function startExtraServer(env: Record<string, string>): Promise<WebServer> {
