@@ -1,12 +1,12 @@
 // Machine identities over the wire: Universal Auth login, renew and revoke over HTTP, the error
 // envelope those routes answer with, and identities made for a test (over tRPC, as acme's admin).
 import { randomUUID } from "node:crypto";
-import { REQ_ID } from "@roster/api/testing";
-import type { CreateIdentityInput } from "@roster/contract";
+import { identityOf, REQ_ID } from "@roster/api/testing";
+import type { CreateIdentityInput, ManifestIdentity } from "@roster/contract";
 import { expect } from "vitest";
 import { ADMIN, type Fx } from "./fixtures";
 import { JSON_CONTENT_TYPE, membershipsPath, sendJson } from "./http";
-import { trpcCallerFor } from "./surfaces";
+import { type TrpcCaller, trpcCallerFor } from "./surfaces";
 
 export const LOGIN = "/api/v1/auth/universal-auth/login";
 export const RENEW = "/api/v1/auth/token/renew";
@@ -15,6 +15,15 @@ export const REVOKE = "/api/v1/auth/token/revoke";
 export const IDENTITY_TEST_AGENT = "roster-identities-test";
 export const TOKEN_RESPONSE_KEYS = ["accessToken", "accessTokenMaxTTL", "expiresIn", "tokenType"];
 const ENVELOPE_KEYS = ["error", "message", "reqId", "statusCode"];
+/** An address a client may claim (not believed: tests run without TRUST_PROXY). */
+const SPOOFED = "10.1.2.3";
+/** The ways a client may claim an address, and none: each must leave the peer address in charge. */
+export const SPOOFING_HEADERS: Record<string, string>[] = [
+  {},
+  { "x-forwarded-for": SPOOFED },
+  { "x-forwarded-for": `${SPOOFED}, 127.0.0.1` },
+  { "x-roster-peer-ip": SPOOFED },
+];
 
 /** An answer of the auth routes: always a JSON object. */
 export interface Res {
@@ -74,6 +83,13 @@ export function expectEnvelope(
   const keys = [...ENVELOPE_KEYS, ...(res.body.details !== undefined ? ["details"] : [])];
   expect(Object.keys(res.body).sort()).toEqual(keys.sort());
 }
+
+/** The demo's admin identity, with its credentials. */
+export const deprovisioner = (fx: Fx): ManifestIdentity => identityOf(fx.manifest, "acme", "deprovisioner");
+
+/** A tRPC caller with a bare access token (an identity's or a user's), from `ip` when given. */
+export const trpcAs = (token: string, opts: { ip?: string | null; reqId?: string } = {}): Promise<TrpcCaller> =>
+  trpcCallerFor(`Bearer ${token}`, { ...opts, userAgent: `${IDENTITY_TEST_AGENT}/trpc` });
 
 export interface MadeIdentity {
   identityId: string;
