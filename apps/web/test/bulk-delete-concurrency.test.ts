@@ -10,10 +10,9 @@
 // bulk-delete-last-admins.test.ts races) and so catch a missing check 13, but not a missing lock:
 // on the embedded database the lock is covered by the statement test
 // (packages/api/test/bulk-delete-statements.test.ts), and on PostgreSQL by the races.
-import { memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { DELETED_EVENT, MSG, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { DELETED_EVENT, MSG } from "./support/contract";
 import { ADMIN, ADMIN2 } from "./support/fixtures";
 import type { Outcome } from "./support/http";
 import {

@@ -8,10 +8,9 @@
 // removed" to the service in turn, runs the race tests (this file and
 // bulk-delete-concurrency.test.ts) on PostgreSQL (this file must fail), restores the source (also
 // on failure or interrupt), and runs them once more on the real code (they must pass).
-import { identityOf, reseed, testDb } from "@roster/api/testing";
+import { DELETED_EVENT, identityOf, MSG, reseed, testDb } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { DELETED_EVENT, MSG } from "./support/contract";
 import { fixtures, grantEverything, MEMBER, users } from "./support/fixtures";
 import type { Outcome } from "./support/http";
 import { identityBearer } from "./support/identities";

@@ -5,11 +5,10 @@
 // are seen waiting on its locks in pg_stat_activity, then finish once it commits.
 // Needs PostgreSQL: the embedded database serves a single session, so nothing would overlap.
 
-import { memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { MSG, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { MSG } from "./support/contract";
 import { fixtures, grantEverything } from "./support/fixtures";
 import { type Answer, restDelete } from "./support/races";
 import { activeAdminIds } from "./support/snapshots";

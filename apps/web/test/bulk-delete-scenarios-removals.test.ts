@@ -3,7 +3,7 @@
 // rows) and nothing else, answers the contract's 14 keys in the order first given, and records
 // one audit event per membership under the request id.
 
-import { MAX_BULK_DELETE, MiB } from "./support/contract";
+import { MAX_BULK_DELETE, MiB } from "@roster/api/testing";
 import { ADMIN, ADMIN2, grantEverything, MEMBER, NOACCESS, REMOVER, users } from "./support/fixtures";
 import { membershipsPath } from "./support/http";
 import { shuffled } from "./support/random";

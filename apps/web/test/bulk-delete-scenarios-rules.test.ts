@@ -1,7 +1,7 @@
 // bulkDeleteOrgMemberships, the contract's table through both surfaces (see surfaces.ts): checks
 // 9 to 13, the rules of a removal, and the order of the checks (when two fail, the earlier answers).
 
-import { badUuid, MiB, MSG } from "./support/contract";
+import { badUuid, MiB, MSG } from "@roster/api/testing";
 import { ADMIN, ADMIN2, grantEverything, MEMBER, manyUnknown, NOACCESS, REMOVER, UNKNOWN } from "./support/fixtures";
 import { membershipsPath } from "./support/http";
 import { as, describeScenarios, idsOf, jsonRequest, paddedEmptyBody, type Scenario } from "./support/scenarios";

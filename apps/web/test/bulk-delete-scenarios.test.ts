@@ -5,8 +5,7 @@
 
 import { randomUUID } from "node:crypto";
 import { revokeSession } from "@roster/api/auth";
-import { claimsOf } from "@roster/api/testing";
-import { badUuid, issue, MAX_BULK_DELETE, MiB, MSG } from "./support/contract";
+import { badUuid, claimsOf, issue, MAX_BULK_DELETE, MiB, MSG } from "@roster/api/testing";
 import { ADMIN, MEMBER, sessionToken, UNKNOWN } from "./support/fixtures";
 import {
   as,

@@ -1,9 +1,8 @@
 // The Universal Auth login throttle over HTTP: five failures for one client id lock it for a
 // while (429 with Retry-After), known or not, and a success starts the count afresh.
 import { randomUUID } from "node:crypto";
-import { reseed } from "@roster/api/testing";
+import { MSG, reseed } from "@roster/api/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MSG } from "./support/contract";
 import { type Fx, fixtures } from "./support/fixtures";
 import { expectEnvelope, login, makeIdentity } from "./support/identities";
 

@@ -2,9 +2,8 @@
 // service: the token response, form and JSON bodies, refusals that tell nothing, and every limit a
 // client secret sets (TTL, number of uses, trusted IP ranges).
 import { randomUUID } from "node:crypto";
-import { claimsOf, reseed, testDb } from "@roster/api/testing";
+import { claimsOf, MSG, reseed, testDb } from "@roster/api/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MSG } from "./support/contract";
 import { ADMIN, type Fx, fixtures } from "./support/fixtures";
 import { JSON_CONTENT_TYPE, LOOPBACK } from "./support/http";
 import {

@@ -2,9 +2,8 @@
 // secrets shown once, revoking secrets and tokens, deleting identities, and the roles a caller may
 // give an identity.
 import { createHash } from "node:crypto";
-import { claimsOf, reseed, testDb } from "@roster/api/testing";
+import { claimsOf, MSG, reseed, testDb } from "@roster/api/testing";
 import { beforeEach, describe, expect, it } from "vitest";
-import { MSG } from "./support/contract";
 import { ADMIN, type Fx, fixtures, MEMBER, REMOVER } from "./support/fixtures";
 import {
   deprovisioner,

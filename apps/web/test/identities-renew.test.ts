@@ -1,9 +1,8 @@
 // Renewing an identity access token over HTTP (POST /api/v1/auth/token/renew, as the upstream
 // service's SDK sends it): another TTL from now for the same server-side token, never past the
 // max TTL, and never for a user's token.
-import { claimsOf, reseed, testDb } from "@roster/api/testing";
+import { claimsOf, MSG, reseed, testDb } from "@roster/api/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MSG } from "./support/contract";
 import { ADMIN, type Fx, fixtures } from "./support/fixtures";
 import {
   deprovisioner,

@@ -1,9 +1,8 @@
 // Identity tokens on both surfaces of the memberships operations (REST over HTTP and tRPC through
 // a server-side caller): listing (users only, never an identity), removing members with the
 // identity recorded as the actor, and the checks that apply to an identity as to a user.
-import { reseed, testDb } from "@roster/api/testing";
+import { DELETED_EVENT, MSG, reseed, testDb } from "@roster/api/testing";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DELETED_EVENT, MSG } from "./support/contract";
 import { ADMIN, ADMIN2, type Fx, fixtures } from "./support/fixtures";
 import type { Outcome } from "./support/http";
 import { deprovisioner, expectEnvelope, makeIdentity, tokenFor } from "./support/identities";

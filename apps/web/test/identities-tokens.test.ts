@@ -1,9 +1,8 @@
 // Identity access tokens against the running app: revoked over HTTP, counted against their uses
 // limit on both surfaces, refused outside their trusted IP ranges, and expired by their TTL on the
 // server or by their JWT's exp. (Renewing them: identities-renew.test.ts.)
-import { claimsOf, reseed, testDb } from "@roster/api/testing";
+import { claimsOf, MSG, reseed, testDb } from "@roster/api/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MSG } from "./support/contract";
 import { ADMIN, type Fx, fixtures } from "./support/fixtures";
 import {
   deprovisioner,

@@ -2,10 +2,9 @@
 // stream), at most 10 calls a batch, the id count checked before the ids (both surfaces),
 // malformed JSON, an undecodable cookie, and a cursor that names no page.
 
-import { baseUrl, REQ_ID, testDb } from "@roster/api/testing";
+import { baseUrl, MAX_BULK_DELETE, MiB, MSG, REQ_ID, testDb } from "@roster/api/testing";
 import { getConfig } from "@roster/config";
 import { beforeEach, describe, expect, it } from "vitest";
-import { MAX_BULK_DELETE, MiB, MSG } from "./support/contract";
 import { ADMIN, type Fx, Seeded } from "./support/fixtures";
 import { membershipsPath, sendRaw } from "./support/http";
 import { unchangedProbe } from "./support/snapshots";

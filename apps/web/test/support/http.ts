@@ -129,3 +129,12 @@ export function trpcHttpOutcome(res: RawResponse): Outcome {
     http: res,
   };
 }
+
+/** A tRPC procedure called over HTTP the way a plain client calls it: POST /api/trpc/<path> with the input as JSON. */
+export const trpcPost = (path: string, input: unknown, authorization: string | null): Promise<RawResponse> =>
+  sendRaw({
+    method: "POST",
+    path: `/api/trpc/${path}`,
+    headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify(input),
+  });

@@ -1,11 +1,10 @@
 // Scenario tables: rows of the contract's table (who calls, with what, and what must come back),
 // each run through both surfaces by `describeScenarios`, with the runner that checks every row:
 // a failure answers the contract's error and changes nothing; a 200 removes exactly what it names.
-import { claimsOf, REQ_ID, testDb } from "@roster/api/testing";
+import { claimsOf, DELETED_EVENT, MSG, REQ_ID, testDb } from "@roster/api/testing";
 import type { ValidationIssue } from "@roster/contract";
 import type { Db } from "@roster/db";
 import { describe, expect, it } from "vitest";
-import { DELETED_EVENT, MSG } from "./contract";
 import { type Fx, Seeded } from "./fixtures";
 import {
   ISO_MS,

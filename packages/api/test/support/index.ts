@@ -1,7 +1,7 @@
 // What test files of every package share (imported as @roster/api/testing): the run's database
 // (see apps/web/test/global-setup.ts), a reseed that returns the demo manifest, lookups into that
-// manifest, the machine's Redis; and, in their own modules, tokens and request ids
-// (./tokens.ts) and command-line runs (./commands.ts).
+// manifest, the machine's Redis; and, in their own modules, the contract's texts
+// (./contract.ts), tokens and request ids (./tokens.ts) and command-line runs (./commands.ts).
 import { getConfig } from "@roster/config";
 import type { DemoManifest, ManifestIdentity, ManifestMember, ManifestOrganization } from "@roster/contract";
 import { type ClientOptions, type Db, type DbHandle, openDb } from "@roster/db";
@@ -11,6 +11,7 @@ import { afterAll, inject } from "vitest";
 import { buildManifest } from "../../src/services/demo-manifest";
 
 export { type Finished, runCommand } from "./commands";
+export { badUuid, DELETED_EVENT, issue, MAX_BULK_DELETE, MiB, MSG } from "./contract";
 export { claimsOf, newReqId, REQ_ID, REQ_ID_TEXT } from "./tokens";
 
 declare module "vitest" {
