@@ -7,16 +7,13 @@ import { type Fx, fixtures } from "./support/fixtures";
 import { expectEnvelope, login, makeIdentity } from "./support/identities";
 
 let fx: Fx;
-/**
- * Fresh demo data. These tests only add identities, secrets and tokens of their own (and revoke
- * or age only their own tokens), so they share one seed.
- */
-const seed = async () => {
-  fx = fixtures(await reseed());
-};
 
 describe("the login throttle over HTTP", () => {
-  beforeAll(seed);
+  // These tests only add identities, secrets and tokens of their own (and revoke or age only
+  // their own tokens), so they share one seed.
+  beforeAll(async () => {
+    fx = fixtures(await reseed());
+  });
 
   it("answers 429 RateLimitExceeded with Retry-After after 5 failures for one client id, even to the right secret", async () => {
     const made = await makeIdentity(fx, { role: "member" });

@@ -21,16 +21,13 @@ import {
 } from "./support/identities";
 
 let fx: Fx;
-/**
- * Fresh demo data. These tests only add identities, secrets and tokens of their own (and revoke
- * or age only their own tokens), so they share one seed.
- */
-const seed = async () => {
-  fx = fixtures(await reseed());
-};
 
 describe("Universal Auth login", () => {
-  beforeAll(seed);
+  // These tests only add identities, secrets and tokens of their own (and revoke or age only
+  // their own tokens), so they share one seed.
+  beforeAll(async () => {
+    fx = fixtures(await reseed());
+  });
 
   async function expectGoodLogin(request: () => Promise<Res>) {
     const db = await testDb();

@@ -17,13 +17,12 @@ import {
 import { procedureOutcome } from "./support/surfaces";
 
 let fx: Fx;
-/** Fresh demo data before each test: these remove members, change roles or manage identities. */
-const seed = async () => {
-  fx = fixtures(await reseed());
-};
 
 describe("identity management over tRPC", () => {
-  beforeEach(seed);
+  // These tests remove members, change roles or manage identities: fresh demo data for each.
+  beforeEach(async () => {
+    fx = fixtures(await reseed());
+  });
 
   it("creates an identity with its Universal Auth settings, which logins then follow", async () => {
     const db = await testDb();

@@ -16,16 +16,13 @@ import {
 } from "./support/identities";
 
 let fx: Fx;
-/**
- * Fresh demo data. These tests only add identities, secrets and tokens of their own (and revoke
- * or age only their own tokens), so they share one seed.
- */
-const seed = async () => {
-  fx = fixtures(await reseed());
-};
 
 describe("identity access tokens", () => {
-  beforeAll(seed);
+  // These tests only add identities, secrets and tokens of their own (and revoke or age only
+  // their own tokens), so they share one seed.
+  beforeAll(async () => {
+    fx = fixtures(await reseed());
+  });
 
   it("renew: a new token for the same server-side token, valid for another TTL from now", async () => {
     const db = await testDb();

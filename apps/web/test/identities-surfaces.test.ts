@@ -9,10 +9,6 @@ import { deprovisioner, expectEnvelope, makeIdentity, tokenFor } from "./support
 import { SURFACES, type Surface } from "./support/surfaces";
 
 let fx: Fx;
-/** Fresh demo data before each test: these remove members, change roles or manage identities. */
-const seed = async () => {
-  fx = fixtures(await reseed());
-};
 
 /** A surface called with an identity's bare token; every REST failure is checked for the envelope as it comes. */
 function withToken(surface: Surface) {
@@ -38,7 +34,10 @@ function withToken(surface: Surface) {
 }
 
 describe.each(SURFACES.map(withToken))("an identity's token over $name", (surface) => {
-  beforeEach(seed);
+  // These tests remove members, change roles or manage identities: fresh demo data for each.
+  beforeEach(async () => {
+    fx = fixtures(await reseed());
+  });
 
   it("lists the members: users only, never an identity", async () => {
     const db = await testDb();

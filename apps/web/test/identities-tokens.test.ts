@@ -20,16 +20,13 @@ import { procedureOutcome } from "./support/surfaces";
 import { forgeToken } from "./support/tokens";
 
 let fx: Fx;
-/**
- * Fresh demo data. These tests only add identities, secrets and tokens of their own (and revoke
- * or age only their own tokens), so they share one seed.
- */
-const seed = async () => {
-  fx = fixtures(await reseed());
-};
 
 describe("identity access tokens", () => {
-  beforeAll(seed);
+  // These tests only add identities, secrets and tokens of their own (and revoke or age only
+  // their own tokens), so they share one seed.
+  beforeAll(async () => {
+    fx = fixtures(await reseed());
+  });
 
   it("stop working once revoked: 401 StaleSession on REST and tRPC; a second revoke or a renew finds no token", async () => {
     const token = await tokenFor(deprovisioner(fx));

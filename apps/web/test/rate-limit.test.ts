@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { orgOf, probeTestRedis, reseed, TEST_REDIS_URL, tokenOf } from "@roster/api/testing";
+import { orgOf, probeTestRedis, RATE_LIMITED, reseed, TEST_REDIS_URL, tokenOf } from "@roster/api/testing";
 import { freePort } from "@roster/config/net";
 import type { DemoManifest } from "@roster/contract";
 import { Redis } from "ioredis";
@@ -16,7 +16,6 @@ import type { WebServer } from "../scripts/server";
 import { type HttpAnswer, request, startExtraServer } from "./support/extra-server";
 
 const REDIS_URL = TEST_REDIS_URL;
-const RATE_LIMITED = /^Rate limit exceeded\. Please try again in (\d+) seconds$/;
 const prefix = () => `roster-rl-${Date.now()}-${randomBytes(3).toString("hex")}:`;
 
 const redisUp = await probeTestRedis("RATE LIMIT TESTS ON REDIS");

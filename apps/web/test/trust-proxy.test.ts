@@ -5,7 +5,7 @@
 // and tRPC over HTTP).
 import { randomUUID } from "node:crypto";
 import { createCaller, createInnerContext } from "@roster/api";
-import { memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { DELETED_EVENT, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -19,7 +19,6 @@ import {
 
 const LOGIN = "/api/v1/auth/universal-auth/login";
 const SPOOFED = "10.1.2.3";
-const DELETED_EVENT = "organization.membership.deleted";
 
 let manifest: DemoManifest;
 const acmeId = () => orgOf(manifest, "acme").id;

@@ -32,36 +32,24 @@ export interface Row extends Expected {
   authorization: (m: DemoManifest) => Promise<string | undefined>;
 }
 
+/** A refusal: a 401 carries WWW-Authenticate (`invalid_token` unless told otherwise), a 403 none. */
+const refusal = (status: 401 | 403, error: string, message: string, www = INVALID_TOKEN): Expected => ({
+  status,
+  error,
+  message,
+  wwwAuthenticate: status === 401 ? www : null,
+});
+
 // The refusals, by check.
-const MISSING: Expected = {
-  status: 401,
-  error: "UnauthorizedError",
-  message: MSG.tokenMissing,
-  wwwAuthenticate: BEARER,
-};
-const MALFORMED: Expected = {
-  status: 401,
-  error: "TokenError",
-  message: MSG.malformed,
-  wwwAuthenticate: INVALID_TOKEN,
-};
-const ALGORITHM: Expected = {
-  status: 401,
-  error: "TokenError",
-  message: MSG.badAlgorithm,
-  wwwAuthenticate: INVALID_TOKEN,
-};
-const INVALID: Expected = { status: 401, error: "TokenError", message: MSG.invalid, wwwAuthenticate: INVALID_TOKEN };
-const EXPIRED: Expected = { status: 401, error: "TokenError", message: MSG.expired, wwwAuthenticate: INVALID_TOKEN };
-const STALE: Expected = { status: 401, error: "StaleSession", message: MSG.stale, wwwAuthenticate: INVALID_TOKEN };
-const NO_ORG: Expected = {
-  status: 401,
-  error: "UnauthorizedError",
-  message: MSG.noOrganization,
-  wwwAuthenticate: INVALID_TOKEN,
-};
-const NOT_MEMBER: Expected = { status: 403, error: "ForbiddenError", message: MSG.notMember, wwwAuthenticate: null };
-const INACTIVE: Expected = { status: 403, error: "ForbiddenError", message: MSG.inactive, wwwAuthenticate: null };
+const MISSING = refusal(401, "UnauthorizedError", MSG.tokenMissing, BEARER);
+const MALFORMED = refusal(401, "TokenError", MSG.malformed);
+const ALGORITHM = refusal(401, "TokenError", MSG.badAlgorithm);
+const INVALID = refusal(401, "TokenError", MSG.invalid);
+const EXPIRED = refusal(401, "TokenError", MSG.expired);
+const STALE = refusal(401, "StaleSession", MSG.stale);
+const NO_ORG = refusal(401, "UnauthorizedError", MSG.noOrganization);
+const NOT_MEMBER = refusal(403, "ForbiddenError", MSG.notMember);
+const INACTIVE = refusal(403, "ForbiddenError", MSG.inactive);
 
 const acmeId = (m: DemoManifest) => orgOf(m, "acme").id;
 const userIdOf = (m: DemoManifest, email: string) => memberOf(m, "acme", email).userId as string;

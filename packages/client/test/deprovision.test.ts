@@ -7,6 +7,7 @@ import {
   baseUrl,
   type Finished,
   identityOf,
+  MSG,
   memberOf,
   orgOf,
   REQ_ID_TEXT,
@@ -21,7 +22,7 @@ const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const SCRIPT = path.join(ROOT, "examples/deprovision.ts");
 const LEAVERS = ["user003@acme.test", "user004@acme.test", "invitee02@acme.test"];
-const LAST_ADMIN = "This action would leave the organization with no admin. Promote another user to admin first.";
+const LAST_ADMIN = MSG.lastAdmin;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roster-deprovision-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

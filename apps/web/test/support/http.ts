@@ -26,6 +26,13 @@ export interface Outcome {
   http?: RawResponse;
 }
 
+/** The methods a 405's Allow header names, sorted. */
+export const allowedMethods = (headers: Headers): string[] =>
+  (headers.get("allow") ?? "")
+    .split(",")
+    .map((m) => m.trim())
+    .sort();
+
 export interface RawRequest {
   method: string;
   path: string;

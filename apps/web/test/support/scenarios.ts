@@ -7,6 +7,7 @@ import type { Db } from "@roster/db";
 import { describe, expect, it } from "vitest";
 import { type Fx, Seeded } from "./fixtures";
 import {
+  allowedMethods,
   ISO_MS,
   JSON_CONTENT_TYPE,
   membershipsPath,
@@ -121,12 +122,7 @@ function expectRestWire(outcome: Outcome, expected: ErrorExpect | SuccessExpect)
   if (http.status !== 401) expect(www).toBeNull();
   else expect(www).toBe(expected.message === MSG.tokenMissing ? "Bearer" : 'Bearer error="invalid_token"');
   if (http.status === 405) {
-    expect(
-      (http.headers.get("allow") ?? "")
-        .split(",")
-        .map((m) => m.trim())
-        .sort(),
-    ).toEqual(["DELETE", "GET"]);
+    expect(allowedMethods(http.headers)).toEqual(["DELETE", "GET"]);
   }
 }
 

@@ -46,7 +46,10 @@ export type MembershipSnapshot = Awaited<ReturnType<typeof membershipRows>>[numb
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
-/** The contract's 14 keys for a membership row, computed independently of the service's mapper. */
+/**
+ * The contract's 14 keys for a membership row. A deliberate mirror of the service's mapper
+ * (packages/api/src/services/membership-dto.ts): computed here independently, so a wrong mapper fails.
+ */
 export function expectedMembership(row: MembershipSnapshot): Record<string, unknown> {
   return {
     id: row.id,

@@ -49,6 +49,9 @@ export const MSG = {
   unavailable: "The database is unavailable. Please try again shortly.",
 };
 
+/** A rate limit's refusal, with its seconds to wait as the first group. */
+export const RATE_LIMITED = /^Rate limit exceeded\. Please try again in (\d+) seconds$/;
+
 export const issue = (code: string, path: (string | number)[], message: string): ValidationIssue => ({
   code,
   path,

@@ -11,7 +11,7 @@ import { afterAll, inject } from "vitest";
 import { buildManifest } from "../../src/services/demo-manifest";
 
 export { type Finished, runCommand } from "./commands";
-export { badUuid, DELETED_EVENT, issue, MAX_BULK_DELETE, MiB, MSG } from "./contract";
+export { badUuid, DELETED_EVENT, issue, MAX_BULK_DELETE, MiB, MSG, RATE_LIMITED } from "./contract";
 export { claimsOf, newReqId, REQ_ID, REQ_ID_TEXT } from "./tokens";
 
 declare module "vitest" {
