@@ -13,11 +13,12 @@ import { memberOf, orgOf, probeTestRedis, RATE_LIMITED, reseed, TEST_REDIS_URL, 
 import { loadConfig } from "@roster/config";
 import { freePort } from "@roster/config/net";
 import type { DemoManifest } from "@roster/contract";
+import { DEMO_PASSWORD } from "@roster/db/seed";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type RosterServer, startRoster } from "../scripts/server";
 import { expectNoBrowserProblems, skipBrowserTests, useBrowser } from "./e2e/browser";
-import { DEMO_PASSWORD, signInOver } from "./support/web-sign-in";
+import { signInOver } from "./support/web-sign-in";
 
 const REDIS_URL = TEST_REDIS_URL;
 const PREFIX = `roster-test-${Date.now()}-${randomBytes(3).toString("hex")}:`;
