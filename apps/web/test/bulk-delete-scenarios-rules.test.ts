@@ -1,6 +1,6 @@
-// bulkDeleteOrgMemberships, the contract's table through both surfaces (see surfaces.ts): checks
-// 9 to 13, the rules of a removal, and the order of the checks (when two fail, the earlier answers).
-
+// bulkDeleteOrgMemberships, the contract's table through both surfaces (see support/scenarios.ts):
+// checks 9 to 13, the rules of a removal, and the order of the checks (when two fail, the earlier
+// answers).
 import { badUuid, MiB, MSG } from "@roster/api/testing";
 import { ADMIN, ADMIN2, grantEverything, MEMBER, manyUnknown, NOACCESS, REMOVER, UNKNOWN } from "./support/fixtures";
 import { membershipsPath } from "./support/http";

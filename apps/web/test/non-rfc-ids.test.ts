@@ -1,7 +1,6 @@
 // Ids that PostgreSQL's uuid type stores but that are not RFC 9562 versions or variants (imported
 // data): they are listed, removed and answered like any other, on both surfaces. Before, the
 // response schema refused them after the removal had committed: a 500 for a removal that happened.
-
 import { testDb } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import { beforeAll, describe, expect, it } from "vitest";

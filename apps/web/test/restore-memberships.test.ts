@@ -1,8 +1,7 @@
-// Undo of a removal, through both surfaces (REST over HTTP and tRPC; see surfaces.ts): a batch
+// Undo of a removal, through both surfaces (REST over HTTP and tRPC; see support/surfaces.ts): a batch
 // comes back exactly as it was (every column of every row, but updatedAt), all or nothing, with
 // each conflict listed; skipConflicts restores the rest; the permission, the privilege boundary
 // and the organization's own batches only.
-
 import { REQ_ID, reseed, testDb } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import { describe, expect, it } from "vitest";

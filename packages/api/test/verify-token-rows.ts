@@ -2,7 +2,6 @@
 // header a caller sends (made against the demo data, changing it where the row needs) and the
 // refusal it must get. verify-token.test.ts runs them against verifyBearer, and
 // verify-token-http.test.ts over HTTP (tRPC `viewer.me`).
-
 import { getConfig } from "@roster/config";
 import type { DemoManifest } from "@roster/contract";
 import { CompactSign, SignJWT } from "jose";

@@ -1,6 +1,5 @@
 // Checks 1 to 5 of the contract ("Order of checks", "Access tokens"), row by row, against
 // verifyBearer directly (the rows: verify-token-rows.ts; over HTTP: verify-token-http.test.ts).
-
 import type { DemoManifest } from "@roster/contract";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
