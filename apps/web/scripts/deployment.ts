@@ -8,8 +8,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Config } from "@roster/config";
+import { freePort } from "@roster/config/net";
 import pg from "pg";
-import { freePort, sleep, stopChild, waitForPort } from "./processes";
+import { sleep, stopChild, waitForPort } from "./processes";
 import { startWebServer, type WebServer } from "./server";
 
 export type DbRoute = "direct" | "pgbouncer";

@@ -1,19 +1,8 @@
 // Small pieces for starting and stopping local processes, shared by the test harnesses, the
-// deployment harness and the bench: a free port, waiting for a port, stopping a child.
+// deployment harness and the bench: waiting for a port, stopping a child (a free port is
+// @roster/config/net's freePort).
 import type { ChildProcess } from "node:child_process";
 import net from "node:net";
-
-/** A TCP port nobody listens on right now (on 127.0.0.1). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -3,7 +3,7 @@
 // shutdown: every connection closed) and started again. Every answer is 200 or the 503 envelope
 // within a bounded time, every removal is whole or absent, and the instance serves again within
 // 5 s of the database's return without being restarted.
-import { orgOf, reseed, tokenOf } from "@roster/api/testing";
+import { DELETED_EVENT, MSG, orgOf, REQ_ID, reseed, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { type DbHandle, openDb } from "@roster/db";
 import { applyMigrations } from "@roster/db/migrate";
@@ -12,13 +12,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sleep } from "../scripts/processes";
 import type { WebServer } from "../scripts/server";
 import { type ScratchCluster, serverBinaries, startScratchCluster } from "./deploy/scratch-cluster";
-import { startExtraServer } from "./extra-server";
-import { membershipsPath, REQ_ID } from "./surfaces";
+import { startExtraServer } from "./support/extra-server";
+import { membershipsPath, sendRaw } from "./support/http";
 
 /** Longer than the pool's connection timeout (10 s): past it, a request counts as hung. */
 const HUNG_MS = 25_000;
-const UNAVAILABLE = "The database is unavailable. Please try again shortly.";
-const MEMBERSHIP_DELETED_EVENT = "organization.membership.deleted";
 
 const isPostgres = inject("databaseKind") === "postgres";
 const missing = serverBinaries() === null;
@@ -66,27 +64,22 @@ describe.skipIf(!isPostgres || missing)("the database server restarting under lo
 
   async function remove(id: string): Promise<Answer> {
     const started = performance.now();
-    const res = await fetch(`${server.url}${membershipsPath(orgId)}`, {
+    const res = await sendRaw({
+      base: server.url,
       method: "DELETE",
+      path: membershipsPath(orgId),
       headers: { authorization: bearer, "content-type": "application/json" },
       body: JSON.stringify({ membershipIds: [id] }),
       signal: AbortSignal.timeout(HUNG_MS),
     });
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    return { id, status: res.status, body, ms: performance.now() - started };
+    return { id, status: res.status, body: res.body ?? res.text, ms: performance.now() - started };
   }
 
   /** Whether the membership was removed with its audit event, or is untouched (never half). */
   async function applied(id: string): Promise<boolean> {
     const [left, audited] = await Promise.all([
       db.prisma.orgMembership.count({ where: { id } }),
-      db.prisma.auditEvent.count({ where: { targetId: id, eventType: MEMBERSHIP_DELETED_EVENT } }),
+      db.prisma.auditEvent.count({ where: { targetId: id, eventType: DELETED_EVENT } }),
     ]);
     if (left === 0 && audited === 1) return true;
     if (left === 1 && audited === 0) return false;
@@ -138,7 +131,7 @@ describe.skipIf(!isPostgres || missing)("the database server restarting under lo
       expect(a.body).toEqual({
         reqId: expect.stringMatching(REQ_ID),
         statusCode: 503,
-        message: UNAVAILABLE,
+        message: MSG.unavailable,
         error: "ServiceUnavailable",
       });
       // A commit that reached the database before it went away is applied whole; any other is absent.

@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import type {} from "@roster/api/testing";
 import { loadConfig, repoRoot } from "@roster/config";
+import { freePort } from "@roster/config/net";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { freePort } from "../scripts/processes";
 import { type RosterServer, startRoster } from "../scripts/server";
 
 async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {

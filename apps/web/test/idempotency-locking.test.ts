@@ -8,7 +8,7 @@ import { orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { membershipsPath, type RawResponse, sendRaw } from "./surfaces";
+import { membershipsPath, type RawResponse, sendRaw } from "./support/http";
 
 const onPostgres = inject("databaseKind") === "postgres";
 

@@ -3,10 +3,11 @@
 // as a replay and carrying the first request's id; 422 for another request under the key; 400
 // for a key that is no sf-string; keys scoped to their caller and kept 24 h. Requests held in
 // flight are in idempotency-locking.test.ts.
-import { orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { orgOf, REQ_ID, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { beforeEach, describe, expect, it } from "vitest";
-import { identityBearer, membershipsPath, type RawResponse, REQ_ID, sendRaw } from "./surfaces";
+import { membershipsPath, type RawResponse, sendRaw } from "./support/http";
+import { identityBearer } from "./support/identities";
 
 const ADMIN = "admin@acme.test";
 const ADMIN2 = "admin2@acme.test";

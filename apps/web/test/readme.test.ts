@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { baseUrl, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
+import { baseUrl, identityOf, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
 import { repoRoot } from "@roster/config";
 import type { DemoManifest } from "@roster/contract";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -175,11 +175,11 @@ describe("README.md, the API section", () => {
     expect(await db.orgMembership.count({ where: { id: { in: gone.map((m) => m.membershipId) } } })).toBe(0);
     expect(await db.orgMembership.count({ where: { orgId: acme.id } })).toBe(acme.members.length - gone.length);
     // identity:secret added a secret and left the seeded one working
-    const identity = acme.identities.find((i) => i.name === "deprovisioner");
+    const identity = identityOf(manifest, "acme", "deprovisioner");
     const login = await fetch(`${baseUrl()}/api/v1/auth/universal-auth/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ clientId: identity?.clientId, clientSecret: identity?.clientSecret }),
+      body: JSON.stringify({ clientId: identity.clientId, clientSecret: identity.clientSecret }),
     });
     expect(login.status).toBe(200);
     expect(run.stdout).toContain("Dry run: nothing removed.");

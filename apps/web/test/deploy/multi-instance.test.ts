@@ -4,17 +4,27 @@
 // mode serves every test of that mode (see ./deployment.ts).
 
 import { randomBytes } from "node:crypto";
-import { memberOf, orgOf, probeTestRedis, reseed, TEST_REDIS_URL, testDb, tokenOf } from "@roster/api/testing";
+import {
+  DELETED_EVENT,
+  MSG,
+  memberOf,
+  orgOf,
+  probeTestRedis,
+  reseed,
+  TEST_REDIS_URL,
+  testDb,
+  tokenOf,
+} from "@roster/api/testing";
 import type { Db } from "@roster/db";
+import { DEMO_PASSWORD } from "@roster/db/seed";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { DEMO_PASSWORD, signInOver } from "../web-sign-in";
+import { membershipsPath, sendJson } from "../support/http";
+import { signInOver } from "../support/web-sign-in";
 import { type DbRoute, type Deployment, SERVED_BY, startDeployment, unavailable } from "./deployment";
 
-const NOT_MEMBER = "User not member of organization";
-const DELETED_EVENT = "organization.membership.deleted";
-const membershipsPath = (orgId: string) => `/api/v2/organizations/${orgId}/memberships`;
+const NOT_MEMBER = MSG.notMember;
 
 interface Answer {
   status: number;
@@ -23,27 +33,17 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
+/** A request to one instance or to the balancer at `base`; an answer that is not JSON fails. */
 async function send(
   base: string,
   method: string,
   path: string,
   opts: { json?: unknown; bearer?: string } = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = { "user-agent": "roster-deploy-test" };
-  if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-  if (opts.json !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {}),
-  });
-  const text = await res.text();
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Error(`${method} ${path} answered ${res.status} with no JSON: ${text.slice(0, 200)}`);
-  }
+  const res = await sendJson(method, path, { ...opts, base, headers: { "user-agent": "roster-deploy-test" } });
+  if (res.body === undefined)
+    throw new Error(`${method} ${path} answered ${res.status} with no JSON: ${res.text.slice(0, 200)}`);
+  const body = res.body as Record<string, unknown>;
   return { status: res.status, servedBy: res.headers.get(SERVED_BY), reqId: res.headers.get("x-request-id"), body };
 }
 

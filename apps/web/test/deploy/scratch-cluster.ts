@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../../scripts/processes";
+import { freePort } from "@roster/config/net";
 
 const PG_ROOT = "/usr/lib/postgresql";
 

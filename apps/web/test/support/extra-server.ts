@@ -7,9 +7,10 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { getConfig, loadConfig } from "@roster/config";
+import { freePort } from "@roster/config/net";
 import { inject } from "vitest";
-import { freePort } from "../scripts/processes";
-import { startWebServer, type WebServer } from "../scripts/server";
+import { startWebServer, type WebServer } from "../../scripts/server";
+import { parseJson } from "./http";
 
 /** Starts a web server with `env` over the run's settings; the caller stops it. */
 export async function startExtraServer(env: Record<string, string>): Promise<WebServer> {
@@ -156,12 +157,7 @@ export function request(opts: {
           text += d;
         });
         res.on("end", () => {
-          let parsed: Record<string, unknown> = {};
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = { text };
-          }
+          const parsed = (parseJson(text) as Record<string, unknown> | undefined) ?? { text };
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
         });
       },
