@@ -2,11 +2,10 @@
 // against the running app: tRPC `viewer.me` (the rows: verify-token-rows.ts; against verifyBearer
 // directly: verify-token.test.ts).
 import { getConfig } from "@roster/config";
-import type { DemoManifest } from "@roster/contract";
+import type { DemoManifest, ViewerDto } from "@roster/contract";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { can } from "../src/permissions";
-import type { ViewerDto } from "../src/router/viewer";
 import { baseUrl, MSG, memberOf, orgOf, REQ_ID, reseed, testDb, tokenOf } from "./support";
 import { freshAdminSession, INVALID_TOKEN, ROWS, token } from "./verify-token-rows";
 

@@ -3,8 +3,6 @@ import { ForbiddenError } from "../errors";
 import { viewerOf } from "../services/viewer";
 import { authedProcedure, createTRPCRouter } from "../trpc";
 
-export { ViewerDto };
-
 export const viewerRouter = createTRPCRouter({
   /** The signed-in user and the organizations where they hold an active membership. */
   me: authedProcedure.output(ViewerDto).query(({ ctx }) => {
