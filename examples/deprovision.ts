@@ -22,11 +22,17 @@
 // Exit status: 0 done (or nothing to do), 1 refused or failed (one line on stderr says why, with
 // the server's status, error name, message and request id), 2 bad usage.
 //
+// Each batch is removed with its own Idempotency-Key (a random UUID), so when a request times
+// out or the server answers 5xx, 429 or "still running" (409), the same request is sent again
+// (up to 5 attempts, waits growing with jitter, Retry-After honoured) and the server removes the
+// batch once: a retry of a removal that went through gets its answer again ("200 replayed").
+//
 // Each batch is previewed before anything is removed, so a refusal the server can foresee (the
 // last admin, a privilege boundary, a permission) stops the run before the first removal. Batches
 // are separate requests: when a later batch is refused anyway (someone changed the organization
 // meanwhile, or the batches together would remove the last admin), the earlier ones stay removed
 // and the summary says which.
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { createRosterClient, defaultBaseUrl, type RouterOutputs, rosterErrorOf } from "@roster/client";
@@ -37,12 +43,12 @@ import {
   listOrgMemberships,
   type MembershipWithUser,
 } from "@roster/client/rest";
+import { type EmailList, parseEmailCsv } from "./emails-csv";
 
 const USAGE =
   "Usage: npx tsx examples/deprovision.ts --csv <file> --org <organizationId> [--dry-run] [--url <baseUrl>] " +
   "[--client-id <id>] [--client-secret <secret>] [--batch-size <n>]";
 const DEFAULT_MAX_BULK_DELETE = 1000;
-const EMAIL = /^[^\s@,;"'<>]+@[^\s@,;"'<>]+\.[^\s@,;"'<>]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A refusal: one line on stderr, exit 1. */
@@ -121,65 +127,6 @@ function positiveInt(text: string, name: string): number {
     throw new UsageError(`${name} must be a positive integer, not "${text}"`);
   }
   return n;
-}
-
-/** One CSV line's cells (double quotes and doubled quotes inside them understood). */
-function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      cells.push(cell);
-      cell = "";
-    } else cell += ch;
-  }
-  cells.push(cell);
-  return cells.map((c) => c.trim());
-}
-
-interface EmailList {
-  /** Lower-cased, trimmed, first occurrence order, no duplicates. */
-  emails: string[];
-  invalid: { line: number; text: string }[];
-  duplicates: number;
-}
-
-/** The emails of a CSV file: an optional header naming an `email` column (else the first column). */
-function parseEmailCsv(text: string): EmailList {
-  const lines = text.replace(/^\uFEFF/, "").split(/\r\n|\n|\r/);
-  const out: EmailList = { emails: [], invalid: [], duplicates: 0 };
-  const seen = new Set<string>();
-  let column: number | null = null;
-  lines.forEach((raw, index) => {
-    if (raw.trim() === "") return;
-    const cells = splitCsvLine(raw);
-    if (column === null) {
-      const header = cells.findIndex((c) => c.toLowerCase() === "email");
-      column = Math.max(header, 0);
-      if (header >= 0) return; // the header line
-    }
-    const email = (cells[column] ?? "").toLowerCase();
-    if (email === "") return;
-    if (!EMAIL.test(email)) {
-      out.invalid.push({ line: index + 1, text: raw.trim() });
-      return;
-    }
-    if (seen.has(email)) out.duplicates++;
-    else {
-      seen.add(email);
-      out.emails.push(email);
-    }
-  });
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,7 +210,14 @@ async function run(opts: Options): Promise<void> {
 }
 
 async function deprovision(opts: Options, list: EmailList, token: () => Promise<string>): Promise<void> {
-  const rest = createRosterRestClient({ baseUrl: opts.url, token });
+  const rest = createRosterRestClient({
+    baseUrl: opts.url,
+    token,
+    retry: {
+      onRetry: ({ attempt, reason, delayMs }) =>
+        console.error(`attempt ${attempt} failed (${reason}); retrying in ${delayMs} ms with the same key`),
+    },
+  });
   const trpc = createRosterClient({ baseUrl: opts.url, token });
 
   // 3. Their memberships: by the user's email, or an invite's email.
@@ -378,13 +332,14 @@ async function deprovision(opts: Options, list: EmailList, token: () => Promise<
   let removed = 0;
   for (const [index, batch] of batches.entries()) {
     try {
-      const answer = await bulkDeleteOrgMemberships(rest, opts.org, batch);
+      // One key per batch: every retry of this batch is the same request to the server.
+      const answer = await bulkDeleteOrgMemberships(rest, opts.org, batch, { idempotencyKey: randomUUID() });
       removed += answer.memberships.length;
       results.push({
         batch: index + 1,
         size: batch.length,
         removed: answer.memberships.length,
-        status: "200",
+        status: answer.replayed ? "200 replayed" : "200",
         reqId: answer.reqId ?? "-",
       });
       bar.update(removed, index + 1, `removed ${answer.memberships.length}`);

@@ -16,7 +16,7 @@ SERVICE=packages/api/src/services/bulk-delete-memberships.ts
 # The tests each mutant must fail (a vitest name pattern, matched against the full test names).
 MUST_FAIL='the last two admins, removed at once'
 TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(apps/web/test/bulk-delete-concurrency.test.ts)
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(apps/web/test/bulk-delete-concurrency.test.ts apps/web/test/bulk-delete-last-admins.test.ts)
 OUT=test-artifacts/mutants
 
 case "${DATABASE_URL:-}" in

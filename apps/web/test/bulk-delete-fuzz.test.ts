@@ -6,65 +6,21 @@
 // through would delete something. Every answer must be the documented error with its envelope,
 // and afterwards the database must hold exactly what it held before.
 import { randomUUID } from "node:crypto";
-import { baseUrl, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { MiB, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const MiB = 1024 * 1024;
-const BAD_JSON = "Request body must be valid JSON";
-const TOO_LARGE = `Request body is larger than ${MiB} bytes`;
-const JSON_TYPE = "application/json; charset=utf-8";
-const REQ_ID = /^req-[A-Za-z0-9]{14}$/;
-/** What z.guid() accepts (after trimming): any 8-4-4-4-12 hex id. */
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const isGuid = (s: string) => GUID.test(s.trim());
-const NAME_BY_STATUS: Record<number, string> = {
-  400: "BadRequest",
-  403: "ForbiddenError",
-  413: "PayloadTooLarge",
-  422: "ValidationFailure",
-};
-
-/** The contract's body, checked independently of the implementation's schema. */
-function isValidBody(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const keys = Object.keys(v);
-  if (keys.length !== 1 || keys[0] !== "membershipIds") return false;
-  const ids = (v as { membershipIds: unknown }).membershipIds;
-  return Array.isArray(ids) && ids.length <= 1000 && ids.every((id) => typeof id === "string" && isGuid(id));
-}
-
-interface BadRequest {
-  /** Path organization id, already encoded for the URL (default: acme's id). */
-  orgSegment?: string;
-  body: string | Uint8Array<ArrayBuffer>;
-  /** null: send no Content-Type at all. */
-  contentType?: string | null;
-  expected: 400 | 403 | 413 | 422;
-}
-
-/** False for strings with lone surrogates, which have no URL encoding. */
-function encodable(s: string): boolean {
-  try {
-    encodeURIComponent(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const utf8 = (s: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(s) as Uint8Array<ArrayBuffer>;
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import {
+  type BadRequest,
+  BadRequestSender,
+  concatBytes,
+  encodable,
+  isGuid,
+  isValidBody,
+  notUuid,
+  utf8,
+} from "./support/bad-requests";
+import { rowCounts } from "./support/snapshots";
 
 describe("bulk delete: fuzzed bad requests over HTTP", () => {
   let prisma: Db;
@@ -72,21 +28,10 @@ describe("bulk delete: fuzzed bad requests over HTTP", () => {
   let token: string;
   /** Real, deletable membership ids (plain members of acme). */
   let realIds: string[];
-  let before: Record<string, number>;
-  let sent = 0;
-  const byStatus: Record<number, number> = {};
+  let before: Awaited<ReturnType<typeof rowCounts>>;
   let started = 0;
-
-  async function counts(): Promise<Record<string, number>> {
-    const [orgMemberships, projectMemberships, projectMembershipRoles, auditEvents, users] = await Promise.all([
-      prisma.orgMembership.count(),
-      prisma.projectMembership.count(),
-      prisma.projectMembershipRole.count(),
-      prisma.auditEvent.count(),
-      prisma.user.count(),
-    ]);
-    return { orgMemberships, projectMemberships, projectMembershipRoles, auditEvents, users };
-  }
+  const sender = new BadRequestSender(() => ({ orgId, token }));
+  const send = (req: BadRequest) => sender.send(req);
 
   beforeAll(async () => {
     const manifest = await reseed();
@@ -95,49 +40,9 @@ describe("bulk delete: fuzzed bad requests over HTTP", () => {
     orgId = acme.id;
     token = tokenOf(manifest, "acme", "admin@acme.test");
     realIds = acme.members.filter((m) => /^user\d{3}@acme\.test$/.test(m.email)).map((m) => m.membershipId);
-    before = await counts();
+    before = await rowCounts(prisma);
     started = performance.now();
   });
-
-  async function send(req: BadRequest): Promise<void> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    if (req.contentType !== null) headers["content-type"] = req.contentType ?? "application/json";
-    const path = `/api/v2/organizations/${req.orgSegment ?? orgId}/memberships`;
-    const res = await fetch(`${baseUrl()}${path}`, { method: "DELETE", headers, body: req.body, redirect: "manual" });
-    const text = await res.text();
-    sent++;
-    byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
-    const shown = typeof req.body === "string" ? req.body.slice(0, 300) : `<${req.body.length} bytes>`;
-    const context = `${path} ${req.contentType ?? "(no content type)"} ${JSON.stringify(shown)} -> ${res.status} ${text.slice(0, 300)}`;
-    expect(res.status, context).toBe(req.expected);
-    expect(res.headers.get("content-type"), context).toBe(JSON_TYPE);
-    const body = JSON.parse(text) as Record<string, unknown>;
-    const keys = Object.keys(body).sort();
-    const withDetails = res.status === 400 || res.status === 403;
-    expect(
-      keys.filter((k) => k !== "details"),
-      context,
-    ).toEqual(["error", "message", "reqId", "statusCode"]);
-    if (!withDetails) expect(keys, context).not.toContain("details");
-    expect(body.reqId, context).toMatch(REQ_ID);
-    expect(res.headers.get("x-request-id"), context).toBe(body.reqId);
-    expect(body.statusCode, context).toBe(res.status);
-    expect(body.error, context).toBe(NAME_BY_STATUS[res.status]);
-    if (res.status === 400) expect(body.message, context).toBe(BAD_JSON);
-    if (res.status === 413) expect(body.message, context).toBe(TOO_LARGE);
-    if (res.status === 403) expect(body.message, context).toMatch(/^Your token is scoped to organization with ID /);
-    if (res.status === 422) {
-      expect(Array.isArray(body.message), context).toBe(true);
-      const issues = body.message as { code: unknown; path: unknown; message: unknown }[];
-      expect(issues.length, context).toBeGreaterThan(0);
-      for (const issue of issues) {
-        expect(Object.keys(issue).sort(), context).toEqual(["code", "message", "path"]);
-        expect(typeof issue.code, context).toBe("string");
-        expect(typeof issue.message, context).toBe("string");
-        expect(Array.isArray(issue.path), context).toBe(true);
-      }
-    }
-  }
 
   const run = (arb: fc.Arbitrary<BadRequest>, numRuns: number) =>
     fc.assert(
@@ -147,24 +52,6 @@ describe("bulk delete: fuzzed bad requests over HTTP", () => {
 
   /** Some real ids (so a body that slipped through would delete something). */
   const someRealIds = () => fc.subarray(realIds, { minLength: 1, maxLength: 5 });
-
-  /** Strings that are not UUIDs even after trimming, many of them near misses. */
-  const notUuid = () =>
-    fc
-      .oneof(
-        fc.string({ unit: "binary", maxLength: 60 }),
-        fc.string({ maxLength: 40 }),
-        fc.uuid().map((u) => u.slice(1)),
-        fc.uuid().map((u) => `${u}0`),
-        fc.uuid().map((u) => u.replace(/-/g, "")),
-        fc.uuid().map((u) => `{${u}}`),
-        fc.uuid().map((u) => `urn:uuid:${u}`),
-        fc.uuid().map((u) => u.replace(/[0-9a-f]/, "g")),
-        fc.uuid().map((u) => u.replace(/-/, "_")),
-        fc.uuid().map((u) => `${u.slice(0, 8)} ${u.slice(8)}`),
-        fc.constantFrom("", " ", "null", "undefined", "0", "00000000-0000-0000-0000-00000000000", "\u0000"),
-      )
-      .filter((s) => !isGuid(s));
 
   it("arbitrary JSON values: 422 (or 413 beyond 1 MiB), never a deletion", async () => {
     await run(
@@ -453,12 +340,12 @@ describe("bulk delete: fuzzed bad requests over HTTP", () => {
   it("after all of them, nothing changed", async () => {
     const seconds = (performance.now() - started) / 1000;
     console.log(
-      `[bulk-delete fuzz] ${sent} bad requests in ${seconds.toFixed(1)} s; answers: ${JSON.stringify(byStatus)}`,
+      `[bulk-delete fuzz] ${sender.sent} bad requests in ${seconds.toFixed(1)} s; answers: ${JSON.stringify(sender.byStatus)}`,
     );
-    expect(sent).toBeGreaterThanOrEqual(500);
-    expect(byStatus[500] ?? 0).toBe(0);
-    expect(byStatus[200] ?? 0).toBe(0);
-    expect(await counts()).toEqual(before);
+    expect(sender.sent).toBeGreaterThanOrEqual(500);
+    expect(sender.byStatus[500] ?? 0).toBe(0);
+    expect(sender.byStatus[200] ?? 0).toBe(0);
+    expect(await rowCounts(prisma)).toEqual(before);
     expect(await prisma.orgMembership.count({ where: { id: { in: realIds } } })).toBe(realIds.length);
   });
 });

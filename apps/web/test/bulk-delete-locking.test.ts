@@ -5,27 +5,16 @@
 // are seen waiting on its locks in pg_stat_activity, then finish once it commits.
 // Needs PostgreSQL: the embedded database serves a single session, so nothing would overlap.
 
-import { baseUrl, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
-import { type DemoManifest, PERMISSION_ACTIONS, PERMISSION_SUBJECTS } from "@roster/contract";
+import { MSG, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import type { DemoManifest } from "@roster/contract";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { fixtures, grantEverything } from "./support/fixtures";
+import { type Answer, restDelete } from "./support/races";
+import { activeAdminIds } from "./support/snapshots";
 
-const LAST_ADMIN = "This action would leave the organization with no admin. Promote another user to admin first.";
+const LAST_ADMIN = MSG.lastAdmin;
 const onPostgres = inject("databaseKind") === "postgres";
-
-interface Answer {
-  status: number;
-  body: { memberships?: { id: string }[]; error?: string; message?: unknown };
-}
-
-async function restDelete(orgId: string, token: string, membershipIds: string[]): Promise<Answer> {
-  const res = await fetch(`${baseUrl()}/api/v2/organizations/${orgId}/memberships`, {
-    method: "DELETE",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ membershipIds }),
-  });
-  return { status: res.status, body: (await res.json()) as Answer["body"] };
-}
 
 /** A request in flight, and whether it has answered yet. */
 function inFlight(p: Promise<Answer>): { answer: Promise<Answer>; settled: () => boolean } {
@@ -148,31 +137,14 @@ describe("bulk delete: what a removal locks", () => {
     const answer = await adminRemoval.answer;
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     // Two admins went, one by each transaction, in turn; the caller is the one left.
-    expect(
-      await prisma.orgMembership.findMany({
-        where: { orgId: acme.id, role: "admin", status: "accepted", isActive: true },
-        select: { id: true },
-      }),
-    ).toEqual([{ id: id("admin@acme.test") }]);
+    expect(await activeAdminIds(prisma, acme.id)).toEqual([id("admin@acme.test")]);
   });
 
   it("check 13 counts after the open admin removal commits: the last admin cannot go", async () => {
     const acme = orgOf(manifest, "acme");
     const prisma = await testDb();
     // A caller who is not an admin but holds every permission, so that both admins are targets.
-    const full = await prisma.orgRoleDefinition.create({
-      data: {
-        orgId: acme.id,
-        slug: "locking-full",
-        name: "Everything",
-        permissions: PERMISSION_SUBJECTS.map((subject) => ({ subject, actions: [...PERMISSION_ACTIONS] })),
-      },
-      select: { id: true },
-    });
-    await prisma.orgMembership.update({
-      where: { id: id("user005@acme.test") },
-      data: { role: "custom", roleId: full.id },
-    });
+    await grantEverything(fixtures(manifest), prisma, "user005@acme.test");
     held = await HeldRemoval.open(acme.id, [id("admin2@acme.test")], { orgLock: true });
     const lastAdmin = inFlight(restDelete(acme.id, token("user005@acme.test"), [id("admin@acme.test")]));
     expect(await held.blocked()).toBe(1);
@@ -196,7 +168,7 @@ describe("bulk delete: what a removal locks", () => {
     held = null;
     const answer = await byRemoved.answer;
     expect(answer.status).toBe(403);
-    expect(answer.body).toMatchObject({ error: "ForbiddenError", message: "User not member of organization" });
+    expect(answer.body).toMatchObject({ error: "ForbiddenError", message: MSG.notMember });
     const prisma = await testDb();
     expect(await prisma.orgMembership.count({ where: { id: id("user004@acme.test") } })).toBe(1);
   });

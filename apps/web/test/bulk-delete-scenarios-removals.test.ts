@@ -1,27 +1,12 @@
-// bulkDeleteOrgMemberships, the 200s through both surfaces (see surfaces.ts): each removes exactly
-// the memberships it names, their project memberships in this organization (with their role
-// rows) and nothing else, answers the contract's 14 keys in the order first given, and records
-// one audit event per membership under the request id.
-
-import {
-  ADMIN,
-  ADMIN2,
-  as,
-  describeScenarios,
-  grantEverything,
-  idsOf,
-  jsonRequest,
-  MAX_BULK_DELETE,
-  MEMBER,
-  MiB,
-  membershipsPath,
-  NOACCESS,
-  paddedEmptyBody,
-  REMOVER,
-  type Scenario,
-  shuffled,
-  users,
-} from "./surfaces";
+// bulkDeleteOrgMemberships, the 200s through both surfaces (see support/scenarios.ts): each
+// removes exactly the memberships it names, their project memberships in this organization (with
+// their role rows) and nothing else, answers the contract's 14 keys in the order first given, and
+// records one audit event per membership under the request id.
+import { MAX_BULK_DELETE, MiB } from "@roster/api/testing";
+import { ADMIN, ADMIN2, grantEverything, MEMBER, NOACCESS, REMOVER, users } from "./support/fixtures";
+import { membershipsPath } from "./support/http";
+import { shuffled } from "./support/random";
+import { as, describeScenarios, idsOf, jsonRequest, paddedEmptyBody, type Scenario } from "./support/scenarios";
 
 const SCENARIOS: Scenario[] = [
   // 200

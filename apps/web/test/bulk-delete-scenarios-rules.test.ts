@@ -1,27 +1,11 @@
-// bulkDeleteOrgMemberships, the contract's table through both surfaces (see surfaces.ts): checks
-// 9 to 13, the rules of a removal, and the order of the checks (when two fail, the earlier answers).
-
-import {
-  ADMIN,
-  ADMIN2,
-  as,
-  badUuid,
-  describeScenarios,
-  forgeBearer,
-  grantEverything,
-  idsOf,
-  jsonRequest,
-  MEMBER,
-  MiB,
-  MSG,
-  manyUnknown,
-  membershipsPath,
-  NOACCESS,
-  paddedEmptyBody,
-  REMOVER,
-  type Scenario,
-  UNKNOWN,
-} from "./surfaces";
+// bulkDeleteOrgMemberships, the contract's table through both surfaces (see support/scenarios.ts):
+// checks 9 to 13, the rules of a removal, and the order of the checks (when two fail, the earlier
+// answers).
+import { badUuid, MiB, MSG } from "@roster/api/testing";
+import { ADMIN, ADMIN2, grantEverything, MEMBER, manyUnknown, NOACCESS, REMOVER, UNKNOWN } from "./support/fixtures";
+import { membershipsPath } from "./support/http";
+import { as, describeScenarios, idsOf, jsonRequest, paddedEmptyBody, type Scenario } from "./support/scenarios";
+import { forgeBearer } from "./support/tokens";
 
 const SCENARIOS: Scenario[] = [
   // 9: delete on member

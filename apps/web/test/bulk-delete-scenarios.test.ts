@@ -1,32 +1,22 @@
 // bulkDeleteOrgMemberships, the contract's table (bulk-delete-memberships.md) row by row through
-// both surfaces, REST over real HTTP and tRPC through a server-side caller (see surfaces.ts):
-// checks 1 to 8, who is calling and what was sent. The rules (9 to 13), the order of the checks
-// and the 200s are in bulk-delete-scenarios-rules and bulk-delete-scenarios-removals.
-
+// both surfaces, REST over real HTTP and tRPC through a server-side caller (see
+// support/scenarios.ts): checks 1 to 8, who is calling and what was sent. The rules (9 to 13),
+// the order of the checks and the 200s are in bulk-delete-scenarios-rules and
+// bulk-delete-scenarios-removals.
 import { randomUUID } from "node:crypto";
 import { revokeSession } from "@roster/api/auth";
+import { badUuid, claimsOf, issue, MAX_BULK_DELETE, MiB, MSG } from "@roster/api/testing";
+import { ADMIN, MEMBER, sessionToken, UNKNOWN } from "./support/fixtures";
 import {
-  ADMIN,
   as,
-  badUuid,
-  claimsOf,
   describeScenarios,
-  forgeBearer,
   idsOf,
-  issue,
   jsonRequest,
-  MAX_BULK_DELETE,
-  MEMBER,
-  MiB,
-  MSG,
   methodNotAllowed,
   paddedEmptyBody,
   type Scenario,
-  serverSecret,
-  sessionToken,
-  signJwt,
-  UNKNOWN,
-} from "./surfaces";
+} from "./support/scenarios";
+import { forgeBearer, serverSecret, signJwt } from "./support/tokens";
 
 const SCENARIOS: Scenario[] = [
   // 1: no bearer token

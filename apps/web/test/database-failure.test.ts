@@ -6,20 +6,17 @@
 // its backends are terminated (the test's own connections, which hold locks and check the
 // results, are spared).
 import { randomBytes } from "node:crypto";
-import { orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { DELETED_EVENT, MSG, orgOf, REQ_ID, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WebServer } from "../scripts/server";
-import { startExtraServer } from "./extra-server";
-import { membershipsPath, REQ_ID, TRPC_BULK_DELETE_PATH } from "./surfaces";
+import { startExtraServer } from "./support/extra-server";
+import { membershipsPath, sendRaw, TRPC_BULK_DELETE_PATH } from "./support/http";
 
 const APP = `roster-dbfail-${randomBytes(4).toString("hex")}`;
 /** Longer than the pool's connection timeout (10 s): past it, a request counts as hung. */
 const HUNG_MS = 25_000;
-const UNAVAILABLE = "The database is unavailable. Please try again shortly.";
-/** The audit event a removal writes per membership. */
-const MEMBERSHIP_DELETED_EVENT = "organization.membership.deleted";
 
 type Surface = "rest" | "trpc";
 interface Answer {
@@ -74,20 +71,15 @@ describe.skipIf(!isPostgres)("PostgreSQL terminating the instance's connections"
 
   async function remove(surface: Surface, ids: string[]): Promise<Answer> {
     const rest = surface === "rest";
-    const res = await fetch(`${server.url}${rest ? membershipsPath(orgId) : TRPC_BULK_DELETE_PATH}`, {
+    const res = await sendRaw({
+      base: server.url,
       method: rest ? "DELETE" : "POST",
+      path: rest ? membershipsPath(orgId) : TRPC_BULK_DELETE_PATH,
       headers: { authorization: bearer, "content-type": "application/json" },
       body: JSON.stringify(rest ? { membershipIds: ids } : { organizationId: orgId, membershipIds: ids }),
       signal: AbortSignal.timeout(HUNG_MS),
     });
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    return { surface, ids, status: res.status, body };
+    return { surface, ids, status: res.status, body: res.body ?? res.text };
   }
 
   /** A 503 in the surface's error shape: REST's envelope, tRPC's error with the same name. */
@@ -97,13 +89,13 @@ describe.skipIf(!isPostgres)("PostgreSQL terminating the instance's connections"
       expect(a.body).toEqual({
         reqId: expect.stringMatching(REQ_ID),
         statusCode: 503,
-        message: UNAVAILABLE,
+        message: MSG.unavailable,
         error: "ServiceUnavailable",
       });
     } else {
       expect(a.body).toMatchObject({
         error: {
-          message: UNAVAILABLE,
+          message: MSG.unavailable,
           data: { httpStatus: 503, error: "ServiceUnavailable", reqId: expect.stringMatching(REQ_ID) },
         },
       });
@@ -115,7 +107,7 @@ describe.skipIf(!isPostgres)("PostgreSQL terminating the instance's connections"
     const db = await testDb();
     const [left, audited] = await Promise.all([
       db.orgMembership.count({ where: { id: { in: ids } } }),
-      db.auditEvent.count({ where: { targetId: { in: ids }, eventType: MEMBERSHIP_DELETED_EVENT } }),
+      db.auditEvent.count({ where: { targetId: { in: ids }, eventType: DELETED_EVENT } }),
     ]);
     if (left === 0 && audited === ids.length) return true;
     if (left === ids.length && audited === 0) return false;

@@ -2,19 +2,18 @@
 // `npm run admin:create` makes a working admin, and `npm run db:seed` erases nothing it should not.
 // Each scenario runs the real entry points as child processes on a database of the run's kind.
 import { randomBytes } from "node:crypto";
-import { testDb } from "@roster/api/testing";
+import { type Finished, testDb } from "@roster/api/testing";
+import { freePort } from "@roster/config/net";
 import { DEMO_PASSWORD } from "@roster/db/seed";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  type Finished,
   type FreshDatabase,
-  freePort,
   freshDatabase,
   runOnTerminal,
   runScript,
   type Started,
   startRosterProcess,
-} from "./fresh-database";
+} from "./support/fresh-database";
 
 const FIRST_ADMIN_LINE = "npm run admin:create -- --email <e> --org <slug>";
 // Each step starts Node processes; on a busy machine one takes tens of seconds.

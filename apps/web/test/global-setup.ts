@@ -3,26 +3,14 @@
 // developer's own data is never touched); otherwise a new embedded database in a temp folder.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type {} from "@roster/api/testing";
 import { loadConfig, repoRoot } from "@roster/config";
+import { freePort } from "@roster/config/net";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { type RosterServer, startRoster } from "../scripts/server";
-
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const admin = new URL(url);

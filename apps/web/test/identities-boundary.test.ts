@@ -6,29 +6,24 @@
 // through a server-side caller; what a refusal must leave working is checked over REST (Universal
 // Auth login, renew, and the memberships list with the identity's token).
 import { randomUUID } from "node:crypto";
+import { claimsOf, MSG, REQ_ID, testDb } from "@roster/api/testing";
 import type { OrgRole, PermissionRule } from "@roster/contract";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, type Fx, REMOVER, Seeded } from "./support/fixtures";
+import { trpcPost } from "./support/http";
 import {
-  ADMIN,
-  baseUrl,
-  claimsOf,
-  type Fx,
-  membershipsPath,
-  REMOVER,
-  REQ_ID,
-  Seeded,
-  testDb,
-  trpcCallerFor,
-} from "./surfaces";
+  deprovisioner,
+  listOverRest,
+  login,
+  type MadeIdentity,
+  makeIdentity as makeIdentityOf,
+  RENEW,
+  send,
+  tokenFor,
+} from "./support/identities";
+import { procedureOutcome, trpcCallerFor } from "./support/surfaces";
 
-// The texts, written out here rather than imported from the implementation.
-const boundary = (name: string, id: string) =>
-  `Failed to act on identity ${name} (${id}): your privileges do not cover theirs`;
-const INVALID_CREDENTIALS = "Invalid credentials";
-const NO_TOKEN = "No identity access token found";
-
-const LOGIN = "/api/v1/auth/universal-auth/login";
-const RENEW = "/api/v1/auth/token/renew";
+const boundary = MSG.identityBoundary;
 
 const seeded = new Seeded();
 let fx: Fx;
@@ -40,33 +35,11 @@ async function setRemoverRules(rules: PermissionRule[]): Promise<void> {
   await (await testDb()).orgRoleDefinition.update({ where: { id: role.id }, data: { permissions: rules } });
 }
 
-// ---------------------------------------------------------------------------------------------
 // REST over HTTP (Universal Auth and the memberships list)
 
-interface Res {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-async function post(path: string, json: unknown): Promise<Res> {
-  const res = await fetch(`${baseUrl()}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(json),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-const login = (clientId: string, clientSecret: string) => post(LOGIN, { clientId, clientSecret });
-const renew = (accessToken: string) => post(RENEW, { accessToken });
-
-async function listMembers(accessToken: string): Promise<number> {
-  const res = await fetch(`${baseUrl()}${membershipsPath(fx.acme.id)}`, {
-    headers: { authorization: `Bearer ${accessToken}` },
-  });
-  await res.body?.cancel();
-  return res.status;
-}
+const renew = (accessToken: string) => send("POST", RENEW, { json: { accessToken } });
+const listMembers = async (accessToken: string): Promise<number> =>
+  (await listOverRest(fx.acme.id, accessToken)).status;
 
 // ---------------------------------------------------------------------------------------------
 // The identity mutations on both tRPC surfaces
@@ -89,14 +62,10 @@ interface TrpcSurface {
 const overHttp: TrpcSurface = {
   name: "http",
   async call(authorization, mutation, input) {
-    const res = await fetch(`${baseUrl()}/api/trpc/identities.${mutation}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization },
-      body: JSON.stringify(input),
-    });
+    const res = await trpcPost(`identities.${mutation}`, input, authorization);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.headers.get("x-request-id")).toMatch(REQ_ID);
-    const body = (await res.json()) as {
+    const body = res.body as {
       result?: { data: Record<string, unknown> };
       error?: { message: string; data: { httpStatus: number; error: string; reqId: string } };
     };
@@ -115,13 +84,10 @@ const viaCaller: TrpcSurface = {
   async call(authorization, mutation, input) {
     const caller = await trpcCallerFor(authorization);
     const procedure = caller.identities[mutation] as (input: unknown) => Promise<unknown>;
-    try {
-      return { status: 200, data: JSON.parse(JSON.stringify(await procedure(input))) };
-    } catch (err) {
-      const e = err as { name?: string; message: string; cause?: { status?: number; errorName?: string } };
-      if (e.name !== "TRPCError" || typeof e.cause?.status !== "number") throw err;
-      return { status: e.cause.status, error: e.cause.errorName, message: e.message };
-    }
+    const { status, error, message, data } = await procedureOutcome(() => procedure(input));
+    return status === 200
+      ? { status, data: data as Record<string, unknown> }
+      : { status, error, message: message as string };
   },
 };
 
@@ -130,33 +96,16 @@ const SURFACES = [overHttp, viaCaller];
 // ---------------------------------------------------------------------------------------------
 // Identities made for a test: each has one client secret and one live access token.
 
-interface Made {
-  identityId: string;
-  name: string;
-  clientId: string;
-  clientSecret: string;
-  clientSecretId: string;
+/** An identity made for a test, with one client secret and one live access token. */
+interface Made extends MadeIdentity {
   accessToken: string;
   tokenId: string;
 }
 
 async function makeIdentity(role: OrgRole, roleId: string | null = null): Promise<Made> {
-  const admin = await trpcCallerFor(fx.bearer(ADMIN));
-  const name = `robot-${randomUUID().slice(0, 8)}`;
-  const identity = await admin.identities.create({ organizationId: fx.acme.id, name, role, roleId });
-  const secret = await admin.identities.createClientSecret({ organizationId: fx.acme.id, identityId: identity.id });
-  const res = await login(identity.clientId, secret.clientSecret);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  const accessToken = res.body.accessToken as string;
-  return {
-    identityId: identity.id,
-    name,
-    clientId: identity.clientId,
-    clientSecret: secret.clientSecret,
-    clientSecretId: secret.secret.id,
-    accessToken,
-    tokenId: claimsOf(accessToken).identityAccessTokenId as string,
-  };
+  const made = await makeIdentityOf(fx, { role, roleId });
+  const accessToken = await tokenFor(made);
+  return { ...made, accessToken, tokenId: claimsOf(accessToken).identityAccessTokenId as string };
 }
 
 function inputFor(mutation: Mutation, target: Made): Record<string, unknown> {
@@ -198,6 +147,17 @@ async function expectStillWorks(target: Made) {
   expect(await listMembers(target.accessToken)).toBe(200);
 }
 
+/** A refusal at the boundary: 403 naming the target, nothing of it changed, and it still works. */
+async function expectRefused(before: Awaited<ReturnType<typeof identityRows>>, target: Made, answer: Answer) {
+  expect(answer).toEqual({
+    status: 403,
+    error: "PermissionBoundaryError",
+    message: boundary(target.name, target.identityId),
+  });
+  expect(await identityRows(target.identityId)).toEqual(before);
+  await expectStillWorks(target);
+}
+
 /** What each allowed mutation must have done, seen from Universal Auth over REST. */
 async function expectDone(mutation: Mutation, target: Made, answer: Answer) {
   expect(answer.status, JSON.stringify(answer)).toBe(200);
@@ -213,15 +173,18 @@ async function expectDone(mutation: Mutation, target: Made, answer: Answer) {
     case "revokeClientSecret": {
       expect(answer.data).toEqual({ ok: true });
       const res = await login(target.clientId, target.clientSecret);
-      expect({ status: res.status, message: res.body.message }).toEqual({ status: 401, message: INVALID_CREDENTIALS });
+      expect({ status: res.status, message: res.body.message }).toEqual({
+        status: 401,
+        message: MSG.invalidCredentials,
+      });
       // The tokens it issued go with it.
-      expect((await renew(target.accessToken)).body.message).toBe(NO_TOKEN);
+      expect((await renew(target.accessToken)).body.message).toBe(MSG.noToken);
       return;
     }
     case "revokeAccessToken": {
       expect(answer.data).toEqual({ ok: true });
       const res = await renew(target.accessToken);
-      expect({ status: res.status, message: res.body.message }).toEqual({ status: 401, message: NO_TOKEN });
+      expect({ status: res.status, message: res.body.message }).toEqual({ status: 401, message: MSG.noToken });
       expect(await listMembers(target.accessToken)).toBe(401);
       // The secret itself still logs in.
       expect((await login(target.clientId, target.clientSecret)).status).toBe(200);
@@ -254,10 +217,8 @@ describe("the escalation: identity edit rights do not reach an admin identity", 
     async (surface) => {
       await setRemoverRules([{ subject: "identity", actions: ["read", "edit"] }]);
       try {
-        const admin = fx.manifest.organizations
-          .find((o) => o.slug === "acme")
-          ?.identities.find((i) => i.name === "deprovisioner");
-        if (admin?.role !== "admin") throw new Error("no admin identity in the manifest");
+        const admin = deprovisioner(fx);
+        if (admin.role !== "admin") throw new Error("no admin identity in the manifest");
         const before = await identityRows(admin.identityId);
         const answer = await surface.call(fx.bearer(REMOVER), "createClientSecret", {
           organizationId: fx.acme.id,
@@ -282,14 +243,7 @@ describe.each(SURFACES)("identity mutations over tRPC ($name)", (surface) => {
     it("refuses a custom role acting on an admin identity: 403 PermissionBoundaryError naming it, nothing changed", async () => {
       const target = await makeIdentity("admin");
       const before = await identityRows(target.identityId);
-      const answer = await surface.call(fx.bearer(REMOVER), mutation, inputFor(mutation, target));
-      expect(answer).toEqual({
-        status: 403,
-        error: "PermissionBoundaryError",
-        message: boundary(target.name, target.identityId),
-      });
-      expect(await identityRows(target.identityId)).toEqual(before);
-      await expectStillWorks(target);
+      await expectRefused(before, target, await surface.call(fx.bearer(REMOVER), mutation, inputFor(mutation, target)));
     });
 
     it("refuses a custom role acting on an identity whose custom role holds rules it lacks", async () => {
@@ -307,14 +261,7 @@ describe.each(SURFACES)("identity mutations over tRPC ($name)", (surface) => {
       });
       const target = await makeIdentity("custom", auditor.id);
       const before = await identityRows(target.identityId);
-      const answer = await surface.call(fx.bearer(REMOVER), mutation, inputFor(mutation, target));
-      expect(answer).toEqual({
-        status: 403,
-        error: "PermissionBoundaryError",
-        message: boundary(target.name, target.identityId),
-      });
-      expect(await identityRows(target.identityId)).toEqual(before);
-      await expectStillWorks(target);
+      await expectRefused(before, target, await surface.call(fx.bearer(REMOVER), mutation, inputFor(mutation, target)));
     });
 
     it("refuses an identity whose custom role may edit identities acting on an admin identity", async () => {
@@ -330,14 +277,11 @@ describe.each(SURFACES)("identity mutations over tRPC ($name)", (surface) => {
       const robot = await makeIdentity("custom", keeper.id);
       const target = await makeIdentity("admin");
       const before = await identityRows(target.identityId);
-      const answer = await surface.call(`Bearer ${robot.accessToken}`, mutation, inputFor(mutation, target));
-      expect(answer).toEqual({
-        status: 403,
-        error: "PermissionBoundaryError",
-        message: boundary(target.name, target.identityId),
-      });
-      expect(await identityRows(target.identityId)).toEqual(before);
-      await expectStillWorks(target);
+      await expectRefused(
+        before,
+        target,
+        await surface.call(`Bearer ${robot.accessToken}`, mutation, inputFor(mutation, target)),
+      );
     });
 
     it("lets a custom role act on an identity its rules cover", async () => {

@@ -1,7 +1,7 @@
 // Wire compatibility with the upstream service's own client: @infisical/sdk logs in to Roster with
 // Universal Auth, renews its token, and the token it holds then removes members over REST.
 import { InfisicalSDK } from "@infisical/sdk";
-import { baseUrl, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
+import { baseUrl, claimsOf, identityOf, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
 import type { DemoManifest, ManifestIdentity, ManifestOrganization } from "@roster/contract";
 import { beforeEach, describe, expect, it } from "vitest";
 
@@ -12,14 +12,8 @@ let deprovisioner: ManifestIdentity;
 beforeEach(async () => {
   manifest = await reseed();
   acme = orgOf(manifest, "acme");
-  const found = acme.identities.find((i) => i.name === "deprovisioner");
-  if (!found) throw new Error("no deprovisioner in the manifest");
-  deprovisioner = found;
+  deprovisioner = identityOf(manifest, "acme", "deprovisioner");
 });
-
-function claimsOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
-}
 
 /** The SDK's current token. `sdk.auth()` is asked afresh: a client obtained before a login is stale. */
 function tokenOf(sdk: InfisicalSDK): string {

@@ -3,22 +3,13 @@
 // and a failure after the 200 breaks the body rather than ending it as if complete.
 import { randomBytes } from "node:crypto";
 import { issueAccessToken } from "@roster/api/auth";
+import { baseUrl, REQ_ID, testDb } from "@roster/api/testing";
 import { Prisma } from "@roster/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ADMIN,
-  baseUrl,
-  expectedMembershipWithUser,
-  type Fx,
-  JSON_CONTENT_TYPE,
-  MEMBERSHIP_KEYS,
-  membershipsPath,
-  membershipWithUserSelect,
-  REQ_ID,
-  Seeded,
-  serverSecret,
-  testDb,
-} from "./surfaces";
+import { ADMIN, type Fx, Seeded } from "./support/fixtures";
+import { JSON_CONTENT_TYPE, membershipsPath } from "./support/http";
+import { expectedMembershipWithUser, MEMBERSHIP_KEYS, membershipWithUserSelect } from "./support/snapshots";
+import { serverSecret } from "./support/tokens";
 
 const MEMBERS = 2500;
 const INVITES = 40;

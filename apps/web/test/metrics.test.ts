@@ -2,12 +2,12 @@
 // and after some traffic the counters it exposes have moved (requests by route, removals,
 // lockout refusals), with bounded route labels and the pool and process metrics present.
 import { randomBytes, randomUUID } from "node:crypto";
-import { baseUrl, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { baseUrl, orgOf, REQ_ID, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WebServer } from "../scripts/server";
-import { startExtraServer } from "./extra-server";
-import { membershipsPath, REQ_ID, TRPC_BULK_DELETE_PATH } from "./surfaces";
+import { startExtraServer } from "./support/extra-server";
+import { membershipsPath, TRPC_BULK_DELETE_PATH } from "./support/http";
 
 const TOKEN = randomBytes(32).toString("hex");
 const MEMBERSHIPS_ROUTE = "/api/v2/organizations/{organizationId}/memberships";

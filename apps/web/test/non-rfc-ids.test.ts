@@ -1,22 +1,13 @@
 // Ids that PostgreSQL's uuid type stores but that are not RFC 9562 versions or variants (imported
 // data): they are listed, removed and answered like any other, on both surfaces. Before, the
 // response schema refused them after the removal had committed: a 500 for a removal that happened.
+import { testDb } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  ADMIN,
-  as,
-  describeScenarios,
-  expectedMembershipWithUser,
-  type Fx,
-  membershipWithUserSelect,
-  rest,
-  type Scenario,
-  Seeded,
-  SURFACES,
-  testDb,
-  trpcCallerFor,
-} from "./surfaces";
+import { ADMIN, type Fx, Seeded } from "./support/fixtures";
+import { as, describeScenarios, type Scenario } from "./support/scenarios";
+import { expectedMembershipWithUser, membershipWithUserSelect } from "./support/snapshots";
+import { rest, SURFACES, trpcCallerFor } from "./support/surfaces";
 
 /** Version 1 with the NCS variant, version 0, version f, and the variant bits 111: none is an RFC 9562 id. */
 const IMPORTED = {

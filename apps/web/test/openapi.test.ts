@@ -19,13 +19,19 @@ const PATH = "/api/v2/organizations/{organizationId}/memberships";
  * - "429": the rate limit's answer is documented ahead of the limit itself.
  * - "503": the database unavailable (unreachable, or it dropped the connection) is answered 503
  *   ServiceUnavailable with the error envelope, not 500.
+ * - "Idempotency-Key": the removal takes the optional Idempotency-Key header (IETF
+ *   httpapi-idempotency-key-header draft) so that a script can retry it safely; hence "409" (a
+ *   request under the key still running) and a 422 whose message may be a sentence
+ *   (UnprocessableContent: the key reused for another request). See docs/idempotency.md.
  * - "role enum" / "status enum": `role` and `status` list their values.
  * - "required keys": every one of the 14 membership keys is always present.
  * - "details on 400/403 only", "422 message": the envelope as the contract page fixes it.
  * - "patterns": string formats also carry the regular expression the server checks.
  * - "descriptions": prose is ours.
  */
-const DELIBERATE_RESPONSE_CODES = ["413", "429", "503"];
+const DELIBERATE_RESPONSE_CODES = ["409", "413", "429", "503"];
+/** The deliberate header parameters ("Idempotency-Key"). */
+const DELIBERATE_HEADERS = ["Idempotency-Key"];
 
 /** Drops prose and the deliberate additions, so the two documents compare on structure. */
 function normalize(schema: unknown): unknown {
@@ -69,7 +75,11 @@ describe("OpenAPI document", async () => {
 
   it("has the documented path, method, operation id, parameter and security", () => {
     expect(ours.operationId).toBe(theirs.operationId);
-    expect(normalize(ours.parameters)).toEqual(normalize(theirs.parameters));
+    const parameters = ours.parameters as Schema[];
+    const documented = parameters.filter((p) => !(p.in === "header" && DELIBERATE_HEADERS.includes(p.name as string)));
+    expect(normalize(documented)).toEqual(normalize(theirs.parameters));
+    // "Idempotency-Key": optional, so that a request without it is the documented one.
+    expect(parameters.find((p) => p.name === "Idempotency-Key")).toMatchObject({ in: "header", required: false });
     expect(ours.security).toEqual(theirs.security);
     expect(doc.components).toMatchObject({ securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } });
   });

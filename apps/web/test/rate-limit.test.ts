@@ -7,15 +7,16 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { orgOf, probeTestRedis, reseed, TEST_REDIS_URL, tokenOf } from "@roster/api/testing";
+import { orgOf, probeTestRedis, RATE_LIMITED, reseed, TEST_REDIS_URL, tokenOf } from "@roster/api/testing";
+import { freePort } from "@roster/config/net";
 import type { DemoManifest } from "@roster/contract";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WebServer } from "../scripts/server";
-import { freePort, type HttpAnswer, request, startExtraServer } from "./extra-server";
+import { type HttpAnswer, request, startExtraServer } from "./support/extra-server";
+import { membershipsPath, parseJson } from "./support/http";
 
 const REDIS_URL = TEST_REDIS_URL;
-const RATE_LIMITED = /^Rate limit exceeded\. Please try again in (\d+) seconds$/;
 const prefix = () => `roster-rl-${Date.now()}-${randomBytes(3).toString("hex")}:`;
 
 const redisUp = await probeTestRedis("RATE LIMIT TESTS ON REDIS");
@@ -40,20 +41,19 @@ async function server(env: Record<string, string>): Promise<WebServer> {
 }
 
 const bearer = (email: string) => ({ authorization: `Bearer ${tokenOf(manifest, "acme", email)}` });
-const membershipsPath = () => `/api/v2/organizations/${orgId}/memberships`;
 
 /** REST removal of nothing: a write that succeeds and changes nothing. */
 const restWrite = (s: WebServer, email: string) =>
   request({
     port: s.port,
-    path: membershipsPath(),
+    path: membershipsPath(orgId),
     method: "DELETE",
     headers: bearer(email),
     json: { membershipIds: [] },
   });
 
 const restRead = (s: WebServer, email: string) =>
-  request({ port: s.port, path: membershipsPath(), headers: bearer(email) });
+  request({ port: s.port, path: membershipsPath(orgId), headers: bearer(email) });
 
 const trpcWrite = (s: WebServer, email: string) =>
   request({
@@ -75,12 +75,7 @@ const trpcRead = (s: WebServer, email: string) =>
 async function raw(s: WebServer, method: string, url: string, headers: Record<string, string>, body: string) {
   const res = await fetch(`${s.url}${url}`, { method, headers, body });
   const text = await res.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = { text };
-  }
+  const parsed = (parseJson(text) as Record<string, unknown> | undefined) ?? { text };
   return { status: res.status, headers: Object.fromEntries(res.headers), body: parsed } as HttpAnswer;
 }
 
@@ -130,13 +125,13 @@ describe("rate limit, in one process's memory", () => {
     const badBody = await raw(
       low,
       "DELETE",
-      membershipsPath(),
+      membershipsPath(orgId),
       { ...bearer("admin@acme.test"), "content-type": "application/json" },
       "{",
     );
     expectRefusedRest(badBody, "writes", 3);
     // Check 1 comes before it: no token is a 401, and spends nothing.
-    const anonymous = await request({ port: low.port, path: membershipsPath(), method: "DELETE", json: {} });
+    const anonymous = await request({ port: low.port, path: membershipsPath(orgId), method: "DELETE", json: {} });
     expect(anonymous.status).toBe(401);
     expect(anonymous.body).toMatchObject({ error: "UnauthorizedError", message: "Token missing" });
     // Reads have their own budget; another caller has budgets of their own.

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { baseUrl, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
+import { baseUrl, identityOf, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
 import { repoRoot } from "@roster/config";
 import type { DemoManifest } from "@roster/contract";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -166,7 +166,7 @@ describe("README.md, the API section", () => {
     );
   });
 
-  it("did what it says: two members removed over REST, one removed and restored, three by the CSV run, and nothing else", async () => {
+  it("did what it says: three members removed over REST (one sent twice with a key), one removed and restored, three by the CSV run, and nothing else", async () => {
     const db = await testDb();
     const acme = orgOf(manifest, "acme");
     const restored = memberOf(manifest, "acme", "user004@acme.test").membershipId;
@@ -176,19 +176,26 @@ describe("README.md, the API section", () => {
       "organization.membership.deleted",
       "organization.membership.restored",
     ]);
-    const gone = ["user001", "user002", "user010", "user011", "invitee03"].map((u) =>
+    const gone = ["user001", "user002", "user005", "user010", "user011", "invitee03"].map((u) =>
       memberOf(manifest, "acme", `${u}@acme.test`),
     );
     expect(await db.orgMembership.count({ where: { id: { in: gone.map((m) => m.membershipId) } } })).toBe(0);
     expect(await db.orgMembership.count({ where: { orgId: acme.id } })).toBe(acme.members.length - gone.length);
     // identity:secret added a secret and left the seeded one working
-    const identity = acme.identities.find((i) => i.name === "deprovisioner");
+    const identity = identityOf(manifest, "acme", "deprovisioner");
     const login = await fetch(`${baseUrl()}/api/v1/auth/universal-auth/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ clientId: identity?.clientId, clientSecret: identity?.clientSecret }),
+      body: JSON.stringify({ clientId: identity.clientId, clientSecret: identity.clientSecret }),
     });
     expect(login.status).toBe(200);
     expect(run.stdout).toContain("Dry run: nothing removed.");
+    // The removal sent twice under one key: removed once, the second answer a replay of the first.
+    const user005 = memberOf(manifest, "acme", "user005@acme.test").membershipId;
+    const keyed = await db.auditEvent.findMany({ where: { targetId: user005 }, select: { batchId: true } });
+    expect(keyed).toHaveLength(1);
+    const ids = [...run.stdout.matchAll(/^x-request-id: (req-[A-Za-z0-9]{14})\r?$/gim)].map((m) => m[1]);
+    expect(ids).toEqual([keyed[0]?.batchId, keyed[0]?.batchId]);
+    expect(run.stdout).toMatch(/^idempotent-replayed: true\r?$/im);
   });
 });

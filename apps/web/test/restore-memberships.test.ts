@@ -1,27 +1,14 @@
-// Undo of a removal, through both surfaces (REST over HTTP and tRPC; see surfaces.ts): a batch
+// Undo of a removal, through both surfaces (REST over HTTP and tRPC; see support/surfaces.ts): a batch
 // comes back exactly as it was (every column of every row, but updatedAt), all or nothing, with
 // each conflict listed; skipConflicts restores the rest; the permission, the privilege boundary
 // and the organization's own batches only.
-
-import { reseed } from "@roster/api/testing";
+import { REQ_ID, reseed, testDb } from "@roster/api/testing";
 import type { Db } from "@roster/db";
 import { describe, expect, it } from "vitest";
-import {
-  ADMIN,
-  ADMIN2,
-  type Fx,
-  fixtures,
-  MEMBER,
-  type Outcome,
-  REMOVER,
-  REQ_ID,
-  rest,
-  Seeded,
-  SURFACES,
-  testDb,
-  trpcCallerFor,
-  unchangedProbe,
-} from "./surfaces";
+import { ADMIN, ADMIN2, type Fx, fixtures, MEMBER, REMOVER, Seeded } from "./support/fixtures";
+import type { Outcome } from "./support/http";
+import { unchangedProbe } from "./support/snapshots";
+import { rest, SURFACES, trpcCallerFor } from "./support/surfaces";
 
 const RESTORED_EVENT = "organization.membership.restored";
 const MIXED = [ADMIN2, "invitee01@acme.test", REMOVER, "user001@acme.test", "inactive01@acme.test"];

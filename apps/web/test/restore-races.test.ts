@@ -10,7 +10,8 @@ import { memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { type Outcome, rest } from "./surfaces";
+import type { Outcome } from "./support/http";
+import { rest } from "./support/surfaces";
 
 const onPostgres = inject("databaseKind") === "postgres";
 

@@ -1,9 +1,9 @@
 // The security headers over HTTP, on pages, API routes and assets alike: a Content-Security-Policy
 // that forbids framing and runs only scripts carrying the request's nonce, nosniff, a same-origin
 // referrer policy, and HSTS only when the public URL is https.
+import { baseUrl } from "@roster/api/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startExtraServer } from "./extra-server";
-import { baseUrl } from "./surfaces";
+import { startExtraServer } from "./support/extra-server";
 
 const ORG = "00000000-0000-4000-8000-000000000000";
 const PATHS = [

@@ -9,21 +9,21 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { memberOf, orgOf, probeTestRedis, reseed, TEST_REDIS_URL, testDb } from "@roster/api/testing";
+import { memberOf, orgOf, probeTestRedis, RATE_LIMITED, reseed, TEST_REDIS_URL, testDb } from "@roster/api/testing";
 import { loadConfig } from "@roster/config";
+import { freePort } from "@roster/config/net";
 import type { DemoManifest } from "@roster/contract";
+import { DEMO_PASSWORD } from "@roster/db/seed";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type RosterServer, startRoster } from "../scripts/server";
 import { expectNoBrowserProblems, skipBrowserTests, useBrowser } from "./e2e/browser";
-import { freePort } from "./global-setup";
-import { DEMO_PASSWORD, signInOver } from "./web-sign-in";
+import { signInOver } from "./support/web-sign-in";
 
 const REDIS_URL = TEST_REDIS_URL;
 const PREFIX = `roster-test-${Date.now()}-${randomBytes(3).toString("hex")}:`;
 const WRONG = "not-the-password";
 const UA_LOGIN = "/api/v1/auth/universal-auth/login";
-const RATE_LIMITED = /^Rate limit exceeded\. Please try again in (\d+) seconds$/;
 
 const redisUp = await probeTestRedis("MULTI-INSTANCE THROTTLE TESTS");
 

@@ -2,16 +2,16 @@
 // creates a server-side session, sign-out revokes it, and a revoked session's cookie is refused.
 import { memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
+import { DEMO_PASSWORD } from "@roster/db/seed";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import {
   csrf as csrfOver,
-  DEMO_PASSWORD,
   type Jar,
   postForm as postFormOver,
   SESSION_COOKIE,
   type SignInOptions,
   signInOver,
-} from "./web-sign-in";
+} from "./support/web-sign-in";
 
 const PASSWORD = DEMO_PASSWORD;
 const base = () => inject("baseUrl");

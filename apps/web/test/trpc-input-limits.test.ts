@@ -1,23 +1,13 @@
 // Abuse of inputs on the tRPC surface over real HTTP: the REST body limit (1 MiB, counted on the
 // stream), at most 10 calls a batch, the id count checked before the ids (both surfaces),
 // malformed JSON, an undecodable cookie, and a cursor that names no page.
+import { baseUrl, MAX_BULK_DELETE, MiB, MSG, REQ_ID, testDb } from "@roster/api/testing";
 import { getConfig } from "@roster/config";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  ADMIN,
-  baseUrl,
-  type Fx,
-  MAX_BULK_DELETE,
-  MiB,
-  MSG,
-  membershipsPath,
-  REQ_ID,
-  restHeaders,
-  Seeded,
-  sendRaw,
-  testDb,
-  unchangedProbe,
-} from "./surfaces";
+import { ADMIN, type Fx, Seeded } from "./support/fixtures";
+import { membershipsPath, sendRaw } from "./support/http";
+import { unchangedProbe } from "./support/snapshots";
+import { restHeaders } from "./support/surfaces";
 
 const seeded = new Seeded();
 let fx: Fx;

@@ -4,8 +4,7 @@
 // address matters: Universal Auth's trusted ranges, and the audit events of a bulk delete (REST
 // and tRPC over HTTP).
 import { randomUUID } from "node:crypto";
-import { createCaller, createInnerContext } from "@roster/api";
-import { memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { DELETED_EVENT, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,11 +14,13 @@ import {
   skipProxyChainTests,
   startExtraServer,
   startProxyChain,
-} from "./extra-server";
+} from "./support/extra-server";
+import { fixtures } from "./support/fixtures";
+import { membershipsPath } from "./support/http";
+import { makeIdentity } from "./support/identities";
 
 const LOGIN = "/api/v1/auth/universal-auth/login";
 const SPOOFED = "10.1.2.3";
-const DELETED_EVENT = "organization.membership.deleted";
 
 let manifest: DemoManifest;
 const acmeId = () => orgOf(manifest, "acme").id;
@@ -27,23 +28,12 @@ const adminToken = () => tokenOf(manifest, "acme", "admin@acme.test");
 
 /** An identity in acme with one client secret that may log in only from `trustedIps`. */
 async function identityFrom(trustedIps: string[]) {
-  const admin = createCaller(
-    createInnerContext({
-      prisma: await testDb(),
-      auth: { kind: "bearer", authorization: `Bearer ${adminToken()}` },
-    }),
-  );
-  const identity = await admin.identities.create({
-    organizationId: acmeId(),
+  const { clientId, clientSecret } = await makeIdentity(fixtures(manifest), {
     name: `proxied-${randomUUID().slice(0, 8)}`,
     role: "member",
     universalAuth: { clientSecretTrustedIps: trustedIps },
   });
-  const { clientSecret } = await admin.identities.createClientSecret({
-    organizationId: acmeId(),
-    identityId: identity.id,
-  });
-  return { clientId: identity.clientId, clientSecret };
+  return { clientId, clientSecret };
 }
 
 async function auditIpsOf(reqId: string): Promise<(string | null)[]> {
@@ -117,7 +107,7 @@ describe.skipIf(skipProxyChainTests).each([
     const id = memberOf(manifest, "acme", "user001@acme.test").membershipId;
     const res = await viaChain({
       method: "DELETE",
-      path: `/api/v2/organizations/${acmeId()}/memberships`,
+      path: membershipsPath(acmeId()),
       headers: { authorization: `Bearer ${adminToken()}` },
       json: { membershipIds: [id] },
     });

@@ -30,7 +30,16 @@ export interface InnerContext {
   authSecret: string;
   maxBulkDelete: number;
   /** Filled as the request is served, for its log line (and the rate limit, for its headers). */
-  requestLog: { callerId: string | null; rateLimits?: RateLimitState[] };
+  requestLog: RequestLog;
+  /** The request's Idempotency-Key header as sent, or null (see idempotency-key.ts). */
+  idempotencyKeyHeader: string | null;
+}
+
+export interface RequestLog {
+  callerId: string | null;
+  rateLimits?: RateLimitState[];
+  /** Set when the answer is a stored one given again: the id of the request that made it. */
+  replayOf?: string;
 }
 
 export function createInnerContext(
@@ -46,6 +55,7 @@ export function createInnerContext(
     prisma: opts.prisma,
     auth: opts.auth,
     requestLog: opts.requestLog ?? { callerId: null },
+    idempotencyKeyHeader: opts.idempotencyKeyHeader ?? null,
   };
 }
 
@@ -68,7 +78,7 @@ export async function createContextFromRequest(opts: {
   headers: Headers;
   reqId?: string;
   webSession?: WebSessionClaims | null;
-  requestLog?: InnerContext["requestLog"];
+  requestLog?: RequestLog;
 }): Promise<InnerContext> {
   const authorization = opts.headers.get("authorization");
   const auth: AuthInput = authorization
@@ -81,6 +91,7 @@ export async function createContextFromRequest(opts: {
     auth,
     ip: clientIp(opts.headers),
     userAgent: opts.headers.get("user-agent"),
+    idempotencyKeyHeader: opts.headers.get("idempotency-key"),
     ...(opts.reqId ? { reqId: opts.reqId } : {}),
     ...(opts.requestLog ? { requestLog: opts.requestLog } : {}),
   });

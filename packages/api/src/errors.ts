@@ -1,5 +1,5 @@
-// The service's error classes. Each knows its status and contract `error` name; they are mapped
-// to the REST envelope and to TRPCError in exactly one place each (rest/envelope.ts, trpc.ts).
+// The service's error classes. Each knows its status, contract `error` name and message; the
+// REST envelope and the tRPC error are made from them in one place, error-map.ts.
 import type { ErrorName, ValidationIssue } from "@roster/contract";
 
 export abstract class AppError extends Error {
@@ -108,6 +108,41 @@ export class PermissionBoundaryError extends AppError {
 export class ConflictError extends AppError {
   readonly status = 409;
   readonly errorName = "Conflict";
+}
+
+/**
+ * Idempotency-Key: a request under this key is still running (its transaction holds the key).
+ * Retry-After tells a client that this 409, unlike a restore's, is worth retrying.
+ */
+export class IdempotencyKeyInUseError extends AppError {
+  readonly status = 409;
+  readonly errorName = "Conflict";
+  constructor() {
+    super("A request with this Idempotency-Key is still being processed. Retry once it has finished.");
+    this.headers = { "Retry-After": "1" };
+  }
+}
+
+/** Idempotency-Key: the key was first used for another request (operation, organization or body). */
+export class IdempotencyKeyReusedError extends AppError {
+  readonly status = 422;
+  readonly errorName = "UnprocessableContent";
+  constructor() {
+    super(
+      "This Idempotency-Key was already used for a different request (another operation, organization or body). Use a new key for a new request.",
+    );
+  }
+}
+
+/** A failure answer stored under an Idempotency-Key, given again to a retry of the same request. */
+export class ReplayedError extends AppError {
+  readonly status: number;
+  readonly errorName: ErrorName;
+  constructor(answer: { status: number; error: ErrorName; message: string; details?: unknown }) {
+    super(answer.message, answer.details);
+    this.status = answer.status;
+    this.errorName = answer.error;
+  }
 }
 
 export class RateLimitError extends AppError {

@@ -26,29 +26,34 @@ const schemaOf = (schema: z.ZodType, io: "input" | "output"): JsonSchema => {
   return rest;
 };
 
-/** The error envelope as answered with one status: `details` only on 400 and 403, and a restore's 409. */
+/**
+ * The error envelope as answered with one status: `details` only on 400 and 403, and a restore's
+ * 409 (its conflicts). A 422's message is the list of issues (ValidationFailure), or a sentence
+ * (UnprocessableContent: an Idempotency-Key reused for another request).
+ */
 function errorEnvelope(status: number): z.ZodType {
   const base = {
     reqId: ReqId,
     statusCode: z.literal(status),
     error: z.string(),
   };
-  if (status === 422) return z.object({ ...base, message: z.array(ValidationIssue) }).strict();
+  if (status === 422) return z.object({ ...base, message: z.union([z.array(ValidationIssue), z.string()]) }).strict();
   if (status === 400 || status === 403)
     return z.object({ ...base, message: z.string(), details: z.unknown().optional() }).strict();
-  if (status === 409) return z.object({ ...base, message: z.string(), details: z.array(RestoreConflict) }).strict();
+  if (status === 409)
+    return z.object({ ...base, message: z.string(), details: z.array(RestoreConflict).optional() }).strict();
   return z.object({ ...base, message: z.string() }).strict();
 }
 
 const DESCRIPTIONS: Record<number, string> = {
   200: "Success",
-  400: "Bad request: invalid JSON, own membership, or the last admin would be removed",
+  400: "Bad request: invalid JSON, an invalid Idempotency-Key, own membership, or the last admin would be removed",
   401: "Missing, invalid, expired or revoked access token, or invalid credentials",
   403: "Not a member, other organization, permission denied, or privilege boundary",
   404: "Memberships (or the removal to restore) not found in the organization",
-  409: "The removal cannot be restored as it was: details lists each conflict, and nothing was restored",
+  409: "A request with this Idempotency-Key is still being processed (with Retry-After; retry once it has finished)",
   413: "Request body larger than 1 MiB",
-  422: "Body or path fails the schema",
+  422: "Body or path fails the schema (ValidationFailure), or the Idempotency-Key was used for a different request (UnprocessableContent)",
   429: "Rate limit exceeded",
   500: "Unexpected error",
   503: "The database is unavailable (unreachable, or it dropped the connection); nothing was changed unless the removal had committed: retry shortly",
@@ -74,13 +79,35 @@ const RETRY_AFTER_HEADER = {
   "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } },
 };
 
-function errorResponses(statuses: number[]): Record<string, unknown> {
+/**
+ * The Idempotency-Key request header (IETF httpapi-idempotency-key-header draft) and the header
+ * that marks a replayed answer; see docs/idempotency.md.
+ */
+const idempotencyKeyParameter = {
+  in: "header",
+  name: "Idempotency-Key",
+  required: false,
+  description:
+    'Makes the request safe to retry: a quoted string (RFC 8941 sf-string) of 1 to 255 characters, new for each request, e.g. `"8e03978e-40d5-43e8-bc93-6894a57f9324"`. Scoped to the caller and kept 24 h: a retry with the same key and body gets the first answer again (with `Idempotent-Replayed: true` and the first request\'s `x-request-id`), the same key with another body answers 422, and while the first request runs a retry answers 409. An invalid key answers 400.',
+  schema: { type: "string", minLength: 3, maxLength: 512 },
+};
+
+const REPLAY_HEADERS = {
+  "Idempotent-Replayed": {
+    description:
+      "`true` on an answer stored under the request's Idempotency-Key and given again; its `x-request-id` and `reqId` are the first request's.",
+    schema: { type: "string", enum: ["true"] },
+  },
+};
+
+function errorResponses(statuses: number[], descriptions: Record<number, string> = {}): Record<string, unknown> {
   return Object.fromEntries(
     statuses.map((status) => [
       String(status),
       {
-        description: DESCRIPTIONS[status],
+        description: descriptions[status] ?? DESCRIPTIONS[status],
         ...(status === 429 ? { headers: { ...RETRY_AFTER_HEADER, ...RATE_LIMIT_HEADERS } } : {}),
+        ...(status === 409 ? { headers: RETRY_AFTER_HEADER } : {}),
         content: { "application/json": { schema: schemaOf(errorEnvelope(status), "output") } },
       },
     ]),
@@ -163,7 +190,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
           tags: ["Organizations"],
           description: "Bulk delete organization user memberships",
           operationId: "bulkDeleteOrgMemberships",
-          parameters: [organizationIdParameter],
+          parameters: [organizationIdParameter, idempotencyKeyParameter],
           requestBody: {
             required: true,
             content: {
@@ -173,10 +200,10 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
           responses: {
             "200": {
               description: "The deleted memberships, in the order their ids were first given",
-              headers: RATE_LIMIT_HEADERS,
+              headers: { ...RATE_LIMIT_HEADERS, ...REPLAY_HEADERS },
               content: { "application/json": { schema: schemaOf(BulkDeleteMembershipsResponse, "output") } },
             },
-            ...errorResponses([400, 401, 403, 404, 413, 422, 429, 500, 503]),
+            ...errorResponses([400, 401, 403, 404, 409, 413, 422, 429, 500, 503]),
           },
           security: [{ bearerAuth: [] }],
         },
@@ -207,6 +234,7 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
               ...organizationIdParameter,
               description: "The ID of the organization the memberships were removed from.",
             },
+            idempotencyKeyParameter,
           ],
           requestBody: {
             required: true,
@@ -215,9 +243,13 @@ export function buildOpenApiDocument(opts: { maxBulkDelete: number; serverUrl?: 
           responses: {
             "200": {
               description: "The memberships put back, and what skipConflicts left out",
+              headers: { ...RATE_LIMIT_HEADERS, ...REPLAY_HEADERS },
               content: { "application/json": { schema: schemaOf(RestoreMembershipsResponse, "output") } },
             },
-            ...errorResponses([401, 403, 404, 409, 413, 422, 429, 500, 503]),
+            ...errorResponses([400, 401, 403, 404, 409, 413, 422, 429, 500, 503], {
+              400: "Bad request: invalid JSON, or an invalid Idempotency-Key",
+              409: "The removal cannot be restored as it was: details lists each conflict, and nothing was restored. Or, with Retry-After and no details, a request with this Idempotency-Key is still being processed",
+            }),
           },
           security: [{ bearerAuth: [] }],
         },

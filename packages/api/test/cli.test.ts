@@ -1,35 +1,11 @@
 // The command-line tools as a developer runs them (`npm run -s …`), against the running server's
 // database: identity:secret adds one client secret and changes nothing else; db:seed says before
 // it writes that it replaces everything, and its --json output is a valid file.
-import { spawn } from "node:child_process";
-import { repoRoot } from "@roster/config";
 import { DemoManifest } from "@roster/contract";
 import { beforeEach, describe, expect, it } from "vitest";
-import { baseUrl, orgOf, reseed, testDb, tokenOf } from "./support";
+import { baseUrl, identityOf, orgOf, reseed, runCommand, testDb, tokenOf } from "./support";
 
-const ROOT = repoRoot();
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function npmRun(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "-s", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const npmRun = (args: string[]) => runCommand("npm", ["run", "-s", ...args]);
 
 async function login(clientId: string, clientSecret: string): Promise<number> {
   const res = await fetch(`${baseUrl()}/api/v1/auth/universal-auth/login`, {
@@ -55,8 +31,7 @@ describe("npm run identity:secret", { timeout: 240_000 }, () => {
   it("creates one client secret that logs in, and leaves every other row, secret and session as it was", async () => {
     const db = await testDb();
     const acme = orgOf(manifest, "acme");
-    const seeded = acme.identities.find((i) => i.name === "deprovisioner");
-    if (!seeded) throw new Error("no deprovisioner in the demo data");
+    const seeded = identityOf(manifest, "acme", "deprovisioner");
     const before = {
       memberships: await db.orgMembership.count(),
       secrets: await db.identityClientSecret.count(),

@@ -1,21 +1,10 @@
 // The error map's line between "the database is unavailable" (503) and a fault of the service
 // (500), on real failures from Prisma and pg rather than hand-made error objects.
-import net from "node:net";
+import { freePort } from "@roster/config/net";
 import { openDb } from "@roster/db";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { InternalServerError, ServiceUnavailableError, toAppError } from "../src/errors";
 import { openTestDb } from "./support";
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function failure(run: () => Promise<unknown>): Promise<unknown> {
   try {
@@ -35,7 +24,7 @@ describe("toAppError", () => {
   it("answers 503 when no database listens at the address", async () => {
     const handle = await openDb({
       kind: "postgres",
-      url: `postgresql://postgres@127.0.0.1:${await closedPort()}/none`,
+      url: `postgresql://postgres@127.0.0.1:${await freePort()}/none`,
     });
     handles.push(handle);
     const err = await failure(() => handle.prisma.$queryRaw`SELECT 1`);

@@ -3,7 +3,7 @@
 // minutes; failures older than the 5-minute window are forgotten, and a success clears the record.
 // In process memory on a clock the test moves, and on the real Redis for what must hold there too:
 // a parallel burst never runs more attempts than the rule allows, and two processes' throttles on
-// one Redis share their counts. (Over HTTP: apps/web/test/identities-auth.test.ts and
+// one Redis share their counts. (Over HTTP: apps/web/test/identities-lockout.test.ts and
 // apps/web/test/sign-in-throttle.test.ts.)
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";

@@ -5,10 +5,12 @@
 import createClient, { type Client } from "openapi-fetch";
 import { RosterApiError, restError } from "./errors";
 import type { operations, paths } from "./generated/openapi";
+import { idempotencyKeyHeader, newIdempotencyKey, type RetryOptions, retryingFetch } from "./retry";
 import { defaultBaseUrl, resolveToken, type TokenSource, trimBaseUrl } from "./token";
 
 export { RosterApiError, type RosterErrorInit } from "./errors";
 export type { components, operations, paths } from "./generated/openapi";
+export { idempotencyKeyHeader, newIdempotencyKey, type RetryOptions, retryingFetch } from "./retry";
 export { defaultBaseUrl, type TokenSource } from "./token";
 
 type JsonOf<R> = R extends { content: { "application/json": infer T } } ? T : never;
@@ -19,6 +21,8 @@ export type IdentityAccessToken = JsonOf<operations["universalAuthLogin"]["respo
 export type MembershipWithUser = JsonOf<operations["listOrgMemberships"]["responses"][200]>["users"][number];
 /** A membership as bulkDeleteOrgMemberships returns it. */
 export type Membership = JsonOf<operations["bulkDeleteOrgMemberships"]["responses"][200]>["memberships"][number];
+/** A 200 answer of restoreOrgMemberships. */
+export type RestoredMemberships = JsonOf<operations["restoreOrgMemberships"]["responses"][200]>;
 
 export type FetchFn = (input: Request) => Promise<Response>;
 
@@ -29,15 +33,21 @@ export interface RosterRestClientOptions {
   token?: TokenSource;
   /** A fetch implementation (default: the global one). */
   fetch?: FetchFn;
+  /**
+   * Retries of reads and of writes sent with an Idempotency-Key (retry.ts): on a network failure,
+   * a timeout, a 5xx, a 429 or a 409 still running. Default: 5 attempts; `false` sends each request once.
+   */
+  retry?: RetryOptions | false;
 }
 
 export type RosterRestClient = Client<paths>;
 
 /** An openapi-fetch client typed by Roster's OpenAPI document. */
 export function createRosterRestClient(opts: RosterRestClientOptions): RosterRestClient {
+  const base: FetchFn = opts.fetch ?? ((request) => fetch(request));
   const client = createClient<paths>({
     baseUrl: trimBaseUrl(opts.baseUrl ?? defaultBaseUrl()),
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    fetch: opts.retry === false ? base : retryingFetch(base, opts.retry ?? {}),
   });
   const token = opts.token;
   if (token !== undefined) {
@@ -169,16 +179,59 @@ export async function listOrgMemberships(
   return data.users;
 }
 
-/** DELETE /api/v2/organizations/{organizationId}/memberships, with the answer's request id. */
+/** A write's Idempotency-Key: one per request (a new random UUID when not given). */
+export interface IdempotentCallOptions {
+  /** Reuse a key only to retry the very same request (same ids, same organization). */
+  idempotencyKey?: string;
+}
+
+/** What a write's answer says besides its data. */
+interface AnswerMeta {
+  /** The request id of the answer: the first attempt's when it is a replay. */
+  reqId: string | null;
+  /** True when the server gave the stored answer of an earlier attempt (Idempotent-Replayed). */
+  replayed: boolean;
+}
+
+const metaOf = (response: Response): AnswerMeta => ({
+  reqId: response.headers.get("x-request-id"),
+  replayed: response.headers.get("idempotent-replayed") === "true",
+});
+
+/**
+ * DELETE /api/v2/organizations/{organizationId}/memberships, with the answer's request id. Sent
+ * with an Idempotency-Key, so the client's retries (timeouts, 5xx) never remove twice.
+ */
 export async function bulkDeleteOrgMemberships(
   client: RosterRestClient,
   organizationId: string,
   membershipIds: string[],
-): Promise<{ memberships: Membership[]; reqId: string | null }> {
+  opts: IdempotentCallOptions = {},
+): Promise<{ memberships: Membership[] } & AnswerMeta> {
   const result = await client.DELETE("/api/v2/organizations/{organizationId}/memberships", {
-    params: { path: { organizationId } },
+    params: {
+      path: { organizationId },
+      header: { "Idempotency-Key": idempotencyKeyHeader(opts.idempotencyKey ?? newIdempotencyKey()) },
+    },
     body: { membershipIds },
   });
   const data = unwrap(result);
-  return { memberships: data.memberships, reqId: result.response.headers.get("x-request-id") };
+  return { memberships: data.memberships, ...metaOf(result.response) };
+}
+
+/** POST /api/v2/organizations/{organizationId}/memberships/restore (undo of a removal), with an Idempotency-Key. */
+export async function restoreOrgMemberships(
+  client: RosterRestClient,
+  organizationId: string,
+  body: { batchId: string; skipConflicts?: boolean },
+  opts: IdempotentCallOptions = {},
+): Promise<RestoredMemberships & AnswerMeta> {
+  const result = await client.POST("/api/v2/organizations/{organizationId}/memberships/restore", {
+    params: {
+      path: { organizationId },
+      header: { "Idempotency-Key": idempotencyKeyHeader(opts.idempotencyKey ?? newIdempotencyKey()) },
+    },
+    body,
+  });
+  return { ...unwrap(result), ...metaOf(result.response) };
 }

@@ -1,18 +1,29 @@
 // examples/deprovision.ts end to end: the script run as a user would run it, against the app.
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { baseUrl, memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
+import {
+  baseUrl,
+  type Finished,
+  identityOf,
+  MSG,
+  memberOf,
+  orgOf,
+  REQ_ID_TEXT,
+  reseed,
+  runCommand,
+  testDb,
+} from "@roster/api/testing";
 import type { DemoManifest, ManifestIdentity } from "@roster/contract";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { lossyProxy } from "./lossy-proxy";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const SCRIPT = path.join(ROOT, "examples/deprovision.ts");
 const LEAVERS = ["user003@acme.test", "user004@acme.test", "invitee02@acme.test"];
-const LAST_ADMIN = "This action would leave the organization with no admin. Promote another user to admin first.";
+const LAST_ADMIN = MSG.lastAdmin;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roster-deprovision-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -21,9 +32,7 @@ let manifest: DemoManifest;
 let identity: ManifestIdentity;
 beforeEach(async () => {
   manifest = await reseed();
-  const found = orgOf(manifest, "acme").identities.find((i) => i.name === "deprovisioner");
-  if (!found) throw new Error("no deprovisioner identity in the manifest");
-  identity = found;
+  identity = identityOf(manifest, "acme", "deprovisioner");
 });
 
 function csv(name: string, lines: string[]): string {
@@ -32,40 +41,20 @@ function csv(name: string, lines: string[]): string {
   return file;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * Runs the script with the identity's credentials in the environment (as the script suggests),
  * and `--url` unless `env` says where the server is instead.
  */
-function deprovision(args: string[], env?: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const where = env ? [] : ["--url", baseUrl()];
-    const { ROSTER_URL: _url, PORT: _port, ...inherited } = process.env;
-    const child = spawn(TSX, [SCRIPT, ...where, "--org", orgOf(manifest, "acme").id, ...args], {
-      cwd: ROOT,
-      env: {
-        ...inherited,
-        ROSTER_CLIENT_ID: identity.clientId,
-        ROSTER_CLIENT_SECRET: identity.clientSecret,
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+function deprovision(args: string[], env?: Record<string, string>): Promise<Finished> {
+  const where = env ? [] : ["--url", baseUrl()];
+  const { ROSTER_URL: _url, PORT: _port, ...inherited } = process.env;
+  return runCommand(TSX, [SCRIPT, ...where, "--org", orgOf(manifest, "acme").id, ...args], {
+    env: {
+      ...inherited,
+      ROSTER_CLIENT_ID: identity.clientId,
+      ROSTER_CLIENT_SECRET: identity.clientSecret,
+      ...env,
+    },
   });
 }
 
@@ -126,7 +115,9 @@ describe("examples/deprovision.ts", () => {
     expect(run.stderr).toMatch(/^batch 1\/2: removed 2 \(2\/3 removed\)$/m);
     expect(run.stderr).toMatch(/^batch 2\/2: removed 1 \(3\/3 removed\)$/m);
     expect(run.stdout).toMatch(/found\s+3\n\s+not found\s+1\n\s+invalid lines\s+1\n\s+removed\s+3\n\s+failed\s+0/);
-    const batches = [...run.stdout.matchAll(/^\s+(\d)\s+(\d)\s+(\d)\s+200\s+(req-[A-Za-z0-9]{14})$/gm)];
+    const batches = [
+      ...run.stdout.matchAll(new RegExp(String.raw`^\s+(\d)\s+(\d)\s+(\d)\s+200\s+(${REQ_ID_TEXT})$`, "gm")),
+    ];
     expect(batches.map((m) => [m[1], m[2], m[3]])).toEqual([
       ["1", "2", "2"],
       ["2", "1", "1"],
@@ -138,6 +129,33 @@ describe("examples/deprovision.ts", () => {
       _count: true,
     });
     expect(events.map((e) => e._count).sort()).toEqual([1, 2]);
+  });
+
+  it("sends a batch whose answer was lost again with its key: removed once, replayed", async () => {
+    // The first removal's answer is cut off after the server committed it.
+    let dropped = false;
+    const proxy = await lossyProxy(baseUrl(), (req) => {
+      if (dropped || req.method !== "DELETE") return null;
+      dropped = true;
+      return "drop";
+    });
+    try {
+      const run = await deprovision(["--csv", leaversCsv()], { ROSTER_URL: proxy.url });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/^attempt 1 failed \(network error: .*\); retrying in \d+ ms with the same key$/m);
+      expect(proxy.seen.filter((s) => s.startsWith("DELETE"))).toHaveLength(2);
+      const [batch] = [...run.stdout.matchAll(/^\s+1\s+3\s+3\s+200 replayed\s+(req-[A-Za-z0-9]{14})$/gm)];
+      expect(batch, run.stdout).toBeDefined();
+      expect(await remaining(LEAVERS)).toBe(0);
+      // One removal: three events, under the id of the request that made it.
+      const events = await (await testDb()).auditEvent.findMany({
+        where: { eventType: "organization.membership.deleted" },
+        select: { batchId: true },
+      });
+      expect(events.map((e) => e.batchId)).toEqual([batch?.[1], batch?.[1], batch?.[1]]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("stops at the preview when the last admins are listed: exit 1, the reason, nothing removed", async () => {
@@ -170,11 +188,13 @@ describe("examples/deprovision.ts", () => {
     const run = await deprovision(["--csv", file, "--batch-size", "2"]);
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split("\n").at(-1)).toMatch(
-      /^deprovision: batch 2 of 2 was refused: 401 StaleSession: User session is stale, please re-authenticate \(req-[A-Za-z0-9]{14}\)$/,
+      new RegExp(
+        String.raw`^deprovision: batch 2 of 2 was refused: 401 StaleSession: User session is stale, please re-authenticate \(${REQ_ID_TEXT}\)$`,
+      ),
     );
     expect(run.stdout).toMatch(/removed\s+2\n\s+failed\s+1\n/);
-    expect(run.stdout).toMatch(/^\s+1\s+2\s+2\s+200\s+req-[A-Za-z0-9]{14}$/m);
-    expect(run.stdout).toMatch(/^\s+2\s+1\s+0\s+401 StaleSession\s+req-[A-Za-z0-9]{14}$/m);
+    expect(run.stdout).toMatch(new RegExp(String.raw`^\s+1\s+2\s+2\s+200\s+${REQ_ID_TEXT}$`, "m"));
+    expect(run.stdout).toMatch(new RegExp(String.raw`^\s+2\s+1\s+0\s+401 StaleSession\s+${REQ_ID_TEXT}$`, "m"));
     expect(await remaining(["user007@acme.test", "user008@acme.test"])).toBe(0);
     expect(await remaining(["user009@acme.test"])).toBe(1);
   });
@@ -184,7 +204,9 @@ describe("examples/deprovision.ts", () => {
     const bad = await deprovision(["--csv", file, "--client-secret", "wrong"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toMatch(
-      /^deprovision: login failed: 401 UnauthorizedError: Invalid credentials \(req-[A-Za-z0-9]{14}\)$/,
+      new RegExp(
+        String.raw`^deprovision: login failed: 401 UnauthorizedError: Invalid credentials \(${REQ_ID_TEXT}\)$`,
+      ),
     );
     const usage = await deprovision(["--csv", file, "--batch-size", "5000"]);
     expect(usage.code).toBe(2);

@@ -1,7 +1,7 @@
 // The REST client (openapi-fetch over the generated types) and the Universal Auth helpers,
 // against the running app, as the demo's `deprovisioner` machine identity.
 import { randomUUID } from "node:crypto";
-import { baseUrl, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { baseUrl, identityOf, memberOf, orgOf, REQ_ID, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest, ManifestIdentity } from "@roster/contract";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -16,15 +16,11 @@ import {
   unwrap,
 } from "../src/rest";
 
-const REQ_ID = /^req-[A-Za-z0-9]{14}$/;
-
 let manifest: DemoManifest;
 let identity: ManifestIdentity;
 beforeEach(async () => {
   manifest = await reseed();
-  const found = orgOf(manifest, "acme").identities.find((i) => i.name === "deprovisioner");
-  if (!found) throw new Error("no deprovisioner identity in the manifest");
-  identity = found;
+  identity = identityOf(manifest, "acme", "deprovisioner");
 });
 
 async function refusal(promise: Promise<unknown>): Promise<RosterApiError> {

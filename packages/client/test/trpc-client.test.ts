@@ -1,10 +1,8 @@
 // createRosterClient against the running app: typed procedures over HTTP with a bearer token.
-import { baseUrl, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { baseUrl, memberOf, orgOf, REQ_ID, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createRosterClient, defaultBaseUrl, RosterApiError, rosterErrorOf } from "../src/index";
-
-const REQ_ID = /^req-[A-Za-z0-9]{14}$/;
 
 // Nothing here writes to the organizations (previews only): one seed for the file.
 let manifest: DemoManifest;

@@ -3,11 +3,11 @@
 // AUTH_SECRET.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, repoRoot, trustProxySetting } from "../src/index";
+import { freePort } from "../src/net";
 
 const SECRET = "s".repeat(32);
 const tempDirs: string[] = [];
@@ -340,17 +340,6 @@ describe("loadConfig", () => {
     expect(generated).not.toBe(SECRET);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe("npm start", () => {
   it("exits 1 at once in production without AUTH_SECRET, with one line naming it", async () => {

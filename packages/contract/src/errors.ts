@@ -9,6 +9,7 @@ export const ERROR_NAMES = [
   "BadRequest",
   "PayloadTooLarge",
   "ValidationFailure",
+  "UnprocessableContent",
   "PermissionDenied",
   "NotFound",
   "PermissionBoundaryError",

@@ -65,6 +65,3 @@ export type MembershipUserDto = z.infer<typeof MembershipUserDto>;
 
 export const MembershipWithUserDto = MembershipDto.extend({ user: MembershipUserDto.nullable() }).strict();
 export type MembershipWithUserDto = z.infer<typeof MembershipWithUserDto>;
-
-export const OrganizationPathParams = z.object({ organizationId: TrimmedUuid }).strict();
-export type OrganizationPathParams = z.infer<typeof OrganizationPathParams>;

@@ -37,6 +37,7 @@ const TABLES = [
   "identity_client_secrets",
   "identity_access_tokens",
   "membership_snapshots",
+  "idempotency_keys",
 ];
 const tmpDirs: string[] = [];
 afterAll(() => {

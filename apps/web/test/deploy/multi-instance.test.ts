@@ -3,15 +3,28 @@
 // instances lives in the database, so nothing here needs sticky sessions. One deployment per
 // mode serves every test of that mode (see ./deployment.ts).
 
-import { memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
+import { randomBytes } from "node:crypto";
+import {
+  DELETED_EVENT,
+  MSG,
+  memberOf,
+  orgOf,
+  probeTestRedis,
+  reseed,
+  TEST_REDIS_URL,
+  testDb,
+  tokenOf,
+} from "@roster/api/testing";
 import type { Db } from "@roster/db";
+import { DEMO_PASSWORD } from "@roster/db/seed";
+import { Redis } from "ioredis";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { membershipsPath, sendJson } from "../support/http";
+import { signInOver } from "../support/web-sign-in";
 import { type DbRoute, type Deployment, SERVED_BY, startDeployment, unavailable } from "./deployment";
 
-const NOT_MEMBER = "User not member of organization";
-const DELETED_EVENT = "organization.membership.deleted";
-const membershipsPath = (orgId: string) => `/api/v2/organizations/${orgId}/memberships`;
+const NOT_MEMBER = MSG.notMember;
 
 interface Answer {
   status: number;
@@ -20,31 +33,25 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
+/** A request to one instance or to the balancer at `base`; an answer that is not JSON fails. */
 async function send(
   base: string,
   method: string,
   path: string,
   opts: { json?: unknown; bearer?: string } = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = { "user-agent": "roster-deploy-test" };
-  if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-  if (opts.json !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : {}),
-  });
-  const text = await res.text();
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Error(`${method} ${path} answered ${res.status} with no JSON: ${text.slice(0, 200)}`);
-  }
+  const res = await sendJson(method, path, { ...opts, base, headers: { "user-agent": "roster-deploy-test" } });
+  if (res.body === undefined)
+    throw new Error(`${method} ${path} answered ${res.status} with no JSON: ${res.text.slice(0, 200)}`);
+  const body = res.body as Record<string, unknown>;
   return { status: res.status, servedBy: res.headers.get(SERVED_BY), reqId: res.headers.get("x-request-id"), body };
 }
 
 const gap = unavailable();
+const redisUp = gap ? false : await probeTestRedis("MULTI-INSTANCE SHARED LIMITS");
+/** The reads budget of the deployment's instances: small, so that the shared count shows. */
+const READS_PER_MINUTE = 30;
+const UA_LOGIN = "/api/v1/auth/universal-auth/login";
 // Two app processes, a balancer and a pooler share 2 busy cores with the rest of the run.
 const SLOW = { timeout: 120_000 };
 
@@ -66,13 +73,32 @@ describe("several instances behind a load balancer", () => {
     describe(`two instances, PostgreSQL ${route === "direct" ? "directly" : "through PgBouncer (transaction pooling)"}`, () => {
       let dep: Deployment;
       let prisma: Db;
+      // The instances' counts (throttles, rate limit) live in this run's own keys on one Redis.
+      const prefix = `roster-deploy-${route}-${randomBytes(4).toString("hex")}:`;
+      let redis: Redis | undefined;
+      const clearCounts = async () => {
+        const keys = (await redis?.keys(`${prefix}*`)) ?? [];
+        if (keys.length) await redis?.del(...keys);
+      };
       beforeAll(async () => {
         prisma = await testDb();
-        // A drained instance keeps answering (not ready) this long before it refuses connections.
-        dep = await startDeployment(route, { SHUTDOWN_DELAY_MS: "1500" });
+        if (redisUp) redis = new Redis(TEST_REDIS_URL);
+        dep = await startDeployment(route, {
+          // A drained instance keeps answering (not ready) this long before it refuses connections.
+          SHUTDOWN_DELAY_MS: "1500",
+          ...(redisUp
+            ? {
+                REDIS_URL: TEST_REDIS_URL,
+                REDIS_KEY_PREFIX: prefix,
+                RATE_LIMIT_READS_PER_MINUTE: String(READS_PER_MINUTE),
+              }
+            : {}),
+        });
       });
       afterAll(async () => {
         await dep?.stop();
+        await clearCounts();
+        redis?.disconnect();
       });
 
       it("a token revoked through one instance is refused by the other on its next request", SLOW, async () => {
@@ -175,6 +201,59 @@ describe("several instances behind a load balancer", () => {
           );
         },
       );
+
+      describe.skipIf(!redisUp)("limits shared through one Redis", () => {
+        afterEach(clearCounts);
+
+        it("a Universal Auth client-id lockout started through instance 1 holds on instance 2", SLOW, async () => {
+          const identity = orgOf(await reseed(), "acme").identities[0];
+          if (!identity) throw new Error("the demo data has no acme identity");
+          const [one, two] = dep.instances.map((i) => i.url) as [string, string];
+          const login = (base: string, clientSecret: string) =>
+            send(base, "POST", UA_LOGIN, { json: { clientId: identity.clientId, clientSecret } });
+          for (let i = 1; i <= 5; i++) expect((await login(one, "0".repeat(64))).status, `failure ${i}`).toBe(401);
+          const refused = [await login(two, identity.clientSecret), await login(dep.url, identity.clientSecret)];
+          refused.push(await login(dep.url, identity.clientSecret));
+          for (const a of refused) expect(a.body, JSON.stringify(a.body)).toMatchObject({ error: "RateLimitExceeded" });
+          expect(new Set(refused.slice(1).map((a) => a.servedBy))).toEqual(new Set(["web1", "web2"]));
+          await clearCounts();
+          expect((await login(dep.url, identity.clientSecret)).status).toBe(200);
+        });
+
+        it("a password lockout started through instance 1 holds on instance 2", SLOW, async () => {
+          await reseed();
+          const [one, two] = dep.instances.map((i) => i.url) as [string, string];
+          const email = "user150@acme.test";
+          for (let i = 1; i <= 5; i++) {
+            expect((await signInOver(one, email, "not-the-password")).res.status, `failure ${i}`).toBe(401);
+          }
+          for (const base of [two, dep.url, dep.url]) {
+            const out = await signInOver(base, email, DEMO_PASSWORD);
+            expect(out.res.status).toBe(429);
+            expect(Number(out.res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+            expect(out.sessionCookie).toBeUndefined();
+          }
+          await clearCounts();
+          expect((await signInOver(dep.url, email, DEMO_PASSWORD)).sessionCookie).toBeTruthy();
+        });
+
+        it("the rate limit is one budget: reads spread over both instances meet it once", SLOW, async () => {
+          const manifest = await reseed();
+          const acme = orgOf(manifest, "acme");
+          const bearer = tokenOf(manifest, "acme", "member@acme.test");
+          const answers: Answer[] = [];
+          for (let i = 0; i < READS_PER_MINUTE + 10; i++) {
+            answers.push(await send(dep.url, "GET", membershipsPath(acme.id), { bearer }));
+          }
+          const ok = answers.filter((a) => a.status === 200);
+          const limited = answers.filter((a) => a.status === 429);
+          expect(ok).toHaveLength(READS_PER_MINUTE);
+          expect(limited).toHaveLength(10);
+          expect(new Set(ok.map((a) => a.servedBy))).toEqual(new Set(["web1", "web2"]));
+          expect(new Set(limited.map((a) => a.servedBy))).toEqual(new Set(["web1", "web2"]));
+          for (const a of limited) expect(a.body).toMatchObject({ statusCode: 429, error: "RateLimitExceeded" });
+        });
+      });
 
       // Last of its group: it stops instance web1 for good.
       it("SIGTERM drains: not ready at once, the removal in flight completes with 200, exit 0", SLOW, async () => {

@@ -3,11 +3,11 @@
 // screenshot of each test's last screen under `<artifactsDir>/e2e/`.
 import fs from "node:fs";
 import path from "node:path";
+import { DEMO_PASSWORD } from "@roster/db/seed";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from "vitest";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
-export const DEMO_PASSWORD = "correct-horse-battery-staple";
 
 const LAUNCH_ARGS = [
   "--headless",

@@ -2,9 +2,10 @@
 // in, and a callbackUrl that points off the site (in any of the forms browsers read that way)
 // lands on the home page instead.
 import { reseed } from "@roster/api/testing";
+import { DEMO_PASSWORD } from "@roster/db/seed";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { DEMO_PASSWORD, expectNoBrowserProblems, skipBrowserTests, useBrowser } from "./browser";
+import { expectNoBrowserProblems, skipBrowserTests, useBrowser } from "./browser";
 
 async function submitCredentials(page: Page, email: string): Promise<void> {
   const submit = page.locator('form button[type="submit"]:enabled');

@@ -6,7 +6,7 @@ import type { Db } from "@roster/db";
 import { fromDbRole } from "@roster/db";
 import { ForbiddenError, NoOrganizationError, StaleSessionError, UnauthorizedError } from "../errors";
 import { rulesForRole } from "../permissions";
-import { ipAllowed } from "./ip";
+import { IP_NOT_ALLOWED, ipAllowed } from "./ip";
 import { type IdentityAccessTokenClaims, verifyTokenSignature } from "./tokens";
 
 export interface SessionPrincipal {
@@ -128,8 +128,6 @@ export function bearerToken(authorization: string | null | undefined): string | 
   const match = /^Bearer[ \t]+(\S.*)$/i.exec(authorization.trim());
   return match?.[1]?.trim() || null;
 }
-
-const IP_NOT_ALLOWED = "You are not allowed to access this resource from the current IP address";
 
 /**
  * Checks 3 to 5 for a machine identity's token: its server-side token is live (not revoked,

@@ -23,6 +23,9 @@ export function parseCidr(text: string): { address: string; prefix: number; fami
   return { address, prefix, family: version === 4 ? "ipv4" : "ipv6" };
 }
 
+/** The refusal of an address outside an identity's trusted ranges (login and every token use). */
+export const IP_NOT_ALLOWED = "You are not allowed to access this resource from the current IP address";
+
 /** True when `ip` lies in one of the ranges; an empty list allows every address. */
 export function ipAllowed(ip: string | null, ranges: readonly string[]): boolean {
   if (ranges.length === 0) return true;

@@ -1,12 +1,4 @@
-export { logRequest } from "./log";
+// What the web app mounts: the REST route builders, the tRPC and metrics handlers.
 export { handleMetricsRequest } from "./metrics";
-export {
-  JsonArrayStream,
-  MAX_BODY_BYTES,
-  type PublicRestContext,
-  publicRestRoute,
-  type RestContext,
-  readJsonBody,
-  restRoute,
-} from "./rest";
+export { JsonArrayStream, publicRestRoute, restRoute } from "./rest";
 export { handleTrpcRequest } from "./trpc-handler";

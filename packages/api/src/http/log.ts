@@ -16,6 +16,8 @@ export function logRequest(entry: {
   started: number;
   callerId: string | null;
   err?: unknown;
+  /** An answer replayed under an Idempotency-Key: the request that made it. */
+  replayOf?: string | undefined;
 }): void {
   const elapsedMs = performance.now() - entry.started;
   observeRequest(METHODS.has(entry.method) ? entry.method : "other", entry.route, entry.status, elapsedMs / 1000);
@@ -27,6 +29,7 @@ export function logRequest(entry: {
     status: entry.status,
     durationMs: Math.round(elapsedMs * 10) / 10,
     callerId: entry.callerId,
+    ...(entry.replayOf ? { replayOf: entry.replayOf } : {}),
     ...(entry.err ? { err: entry.err } : {}),
   };
   if (entry.status >= 500) getLogger().error(line, "request failed");

@@ -3,29 +3,29 @@
 // error envelope, `x-request-id`, `WWW-Authenticate`, 405 with `Allow`, one log line. Handlers
 // are a few lines over a tRPC caller on the same router: never a second implementation.
 import { getConfig } from "@roster/config";
-import type { ErrorEnvelope } from "@roster/contract";
 import { type Db, getDb } from "@roster/db";
-import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import { actorIdOf, type Caller, verifyBearer } from "../auth/caller";
-import { clientIp, createInnerContext } from "../context";
+import { clientIp, createInnerContext, type RequestLog } from "../context";
+import { asAppError, errorEnvelope, toValidationIssues } from "../error-map";
 import {
   type AppError,
   BadRequestError,
   INVALID_JSON,
   MethodNotAllowedError,
   PayloadTooLargeError,
-  toAppError,
   ValidationError,
 } from "../errors";
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from "../idempotency-key";
 import { getLogger } from "../logger";
 import { newRequestId } from "../request-id";
 import { createCaller } from "../root";
 import { rateLimitHeaders, rateLimitSubjectOf, throttles } from "../services/throttles";
-import { appErrorOf, toValidationIssues } from "../trpc";
 import { logRequest } from "./log";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Marks an answer stored under an Idempotency-Key and given again. */
+export const IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed";
 const JSON_TYPE = "application/json; charset=utf-8";
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 type Method = (typeof METHODS)[number];
@@ -55,6 +55,8 @@ interface SpecBase<TBody> {
 /** A method for bearer-token callers: checks 1 to 5 run first. */
 interface MethodSpec<TParams, TBody> extends SpecBase<TBody> {
   handler: (ctx: RestContext<TParams, TBody>) => Promise<unknown>;
+  /** Takes an Idempotency-Key (its procedure must too: see services/idempotency.ts). */
+  idempotent?: boolean;
 }
 
 /** A method anyone may call (a login, say). */
@@ -65,23 +67,9 @@ interface PublicMethodSpec<TParams, TBody> extends SpecBase<TBody> {
 type RouteContext<TParams> = { params: Promise<TParams> };
 type NextHandler<TParams> = (req: Request, ctx: RouteContext<TParams>) => Promise<Response>;
 
-function envelope(err: AppError, reqId: string): ErrorEnvelope {
-  const body: ErrorEnvelope = {
-    reqId,
-    statusCode: err.status,
-    message: err instanceof ValidationError ? err.issues : err.message,
-    error: err.errorName,
-  };
-  // The contract's 400 and 403 carry details; so does a restore's 409 (the list of conflicts).
-  if ((err.status === 400 || err.status === 403 || err.status === 409) && err.details !== undefined) {
-    body.details = err.details;
-  }
-  return body;
-}
-
 /** An AppError as the contract's error envelope, with its headers. */
 export function errorResponse(err: AppError, reqId: string): Response {
-  return json(err.status, envelope(err, reqId), reqId, err.headers);
+  return json(err.status, errorEnvelope(err, reqId), reqId, err.headers);
 }
 
 function json(status: number, body: unknown, reqId: string, extra: Record<string, string> = {}): Response {
@@ -176,16 +164,23 @@ export class JsonArrayStream {
   ) {}
 }
 
+/** Items per chunk of a streamed JSON body (memberships run to about 560 bytes each). */
+const SLICE_ITEMS = 64;
+
 /**
  * The response of a JsonArrayStream. The first page is read before the status is sent, so a
  * failure up to there still answers with the envelope; later pages are read as the client takes
- * them (one page in memory at a time). A failure after the 200 aborts the body, so the client
- * sees a broken response, never one that looks complete.
+ * them, one page ahead: the database reads the next page while this one is written out (two
+ * pages in memory at most). A failure after the 200 aborts the body, so the client sees a broken
+ * response, never one that looks complete.
  */
 async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unknown) => void): Promise<Response> {
   const pages = data.pages[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
-  let pending: IteratorResult<readonly unknown[]> | null = await pages.next();
+  let ahead: Promise<IteratorResult<readonly unknown[]>> = pages.next();
+  // The first page is awaited here, so its failure is still an error answer.
+  const first = await ahead;
+  ahead = Promise.resolve(first);
   let opened = false;
   let listed = false;
   const body = new ReadableStream<Uint8Array>({
@@ -195,20 +190,29 @@ async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unk
         opened = true;
         // An empty page writes nothing: read on until there is a page to send, or the end.
         for (;;) {
-          const next = pending ?? (await pages.next());
-          pending = null;
+          const next = await ahead;
           if (next.done) {
             controller.enqueue(encoder.encode(`${text}]${data.close}`));
             controller.close();
             return;
           }
+          ahead = pages.next();
+          // Unobserved until the next pull; a failure there is handled when it is awaited.
+          ahead.catch(() => {});
           if (next.value.length > 0) {
-            text += `${listed ? "," : ""}${next.value.map((item) => JSON.stringify(item)).join(",")}`;
-            listed = true;
-            break;
+            // Written in slices of a few dozen kilobytes, each stringified at once (the array's
+            // brackets cut off): short-lived small strings and buffers that the young generation's
+            // collections reclaim, where one string per page would be a large object kept until
+            // a full collection, and the server's memory would climb with each page.
+            for (let i = 0; i < next.value.length; i += SLICE_ITEMS) {
+              const items = JSON.stringify(next.value.slice(i, i + SLICE_ITEMS)).slice(1, -1);
+              controller.enqueue(encoder.encode(`${text}${listed ? "," : ""}${items}`));
+              text = "";
+              listed = true;
+            }
+            return;
           }
         }
-        controller.enqueue(encoder.encode(text));
       } catch (err) {
         log(err);
         controller.error(err);
@@ -222,10 +226,6 @@ async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unk
     status: 200,
     headers: { "content-type": JSON_TYPE, "x-request-id": reqId, "cache-control": "no-store" },
   });
-}
-
-function asAppError(err: unknown): AppError {
-  return err instanceof TRPCError ? appErrorOf(err) : toAppError(err);
 }
 
 /**
@@ -266,6 +266,7 @@ function buildRoute<TParams extends Record<string, string>>(
       let response: Response;
       let bodyEnded = false;
       let limitHeaders: Record<string, string> = {};
+      const requestLog: RequestLog = { callerId: null };
       try {
         const spec = methods[method];
         if (!spec) throw new MethodNotAllowedError(`Method ${method} is not allowed on this route`);
@@ -284,6 +285,12 @@ function buildRoute<TParams extends Record<string, string>>(
           caller ? rateLimitSubjectOf(caller) : { kind: "address", ip },
         );
         if (state) limitHeaders = rateLimitHeaders([state]);
+        // The Idempotency-Key, where taken, before the body is read (it is looked up after check 8).
+        const idempotencyKeyHeader =
+          !isPublic && (spec as MethodSpec<TParams, unknown>).idempotent
+            ? req.headers.get(IDEMPOTENCY_KEY_HEADER)
+            : null;
+        if (idempotencyKeyHeader !== null) parseIdempotencyKey(idempotencyKeyHeader);
         let body: unknown;
         if (spec.body) {
           const raw = await readJsonBody(req, MAX_BODY_BYTES, {
@@ -303,7 +310,15 @@ function buildRoute<TParams extends Record<string, string>>(
         } else {
           const resolved = caller as Caller;
           const trpc = createCaller(
-            createInnerContext({ prisma, auth: { kind: "resolved", caller: resolved }, reqId, ip, userAgent }),
+            createInnerContext({
+              prisma,
+              auth: { kind: "resolved", caller: resolved },
+              reqId,
+              ip,
+              userAgent,
+              requestLog,
+              idempotencyKeyHeader,
+            }),
           );
           data = await (spec as MethodSpec<TParams, unknown>).handler({ ...base, caller: resolved, trpc });
         }
@@ -312,18 +327,31 @@ function buildRoute<TParams extends Record<string, string>>(
             ? await streamedJson(data, reqId, (err) =>
                 getLogger().error({ reqId, route, err }, "response aborted: reading failed after the 200"),
               )
-            : json(200, data, reqId);
+            : json(200, data, requestLog.replayOf ?? reqId);
       } catch (err) {
         const app = asAppError(err);
         // The cause of a 500 or 503 goes to the log, never to the client.
         if (app.status >= 500) failure = err;
         const headers = { ...app.headers, ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}) };
-        response = json(app.status, envelope(app, reqId), reqId, headers);
+        const answerId = requestLog.replayOf ?? reqId;
+        response = json(app.status, errorEnvelope(app, answerId), answerId, headers);
       }
+      // A stored answer given again says so, and carries the id of the request that made it.
+      if (requestLog.replayOf) response.headers.set(IDEMPOTENT_REPLAYED_HEADER, "true");
       // Every answer of a limited route says where the caller stands, success or failure.
       for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
       closeIfBodyUnread(req, bodyEnded, response);
-      logRequest({ reqId, method, route, url: req.url, status: response.status, started, callerId, err: failure });
+      logRequest({
+        reqId,
+        method,
+        route,
+        url: req.url,
+        status: response.status,
+        started,
+        callerId,
+        err: failure,
+        replayOf: requestLog.replayOf,
+      });
       return response;
     };
   return Object.fromEntries(METHODS.map((m) => [m, serve(m)])) as Record<Method, NextHandler<TParams>>;

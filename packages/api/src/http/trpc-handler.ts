@@ -1,15 +1,16 @@
 import { getDb } from "@roster/db";
 import { getErrorShape, transformTRPCResponse } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import type { WebSessionClaims } from "../context";
+import type { RequestLog, WebSessionClaims } from "../context";
 import { createContextFromRequest, createInnerContext } from "../context";
+import { toTRPCError } from "../error-map";
 import { AppError, BadRequestError } from "../errors";
+import { IDEMPOTENCY_KEY_HEADER } from "../idempotency-key";
 import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
-import { type RateLimitState, rateLimitHeaders } from "../services/throttles";
-import { toTRPCError } from "../trpc";
+import { rateLimitHeaders } from "../services/throttles";
 import { logRequest } from "./log";
-import { closeIfBodyUnread, limitBody, MAX_BODY_BYTES } from "./rest";
+import { closeIfBodyUnread, IDEMPOTENT_REPLAYED_HEADER, limitBody, MAX_BODY_BYTES } from "./rest";
 
 const ENDPOINT = "/api/trpc";
 
@@ -60,7 +61,7 @@ export async function handleTrpcRequest(
 ): Promise<Response> {
   const started = performance.now();
   const reqId = newRequestId();
-  const requestLog: { callerId: string | null; rateLimits?: RateLimitState[] } = { callerId: null };
+  const requestLog: RequestLog = { callerId: null };
   const url = new URL(req.url);
   const calls = callCount(url);
   let response: Response;
@@ -68,6 +69,12 @@ export async function handleTrpcRequest(
   if (calls > MAX_BATCH_CALLS) {
     response = await requestFailure(
       new BadRequestError(`A batch may hold at most ${MAX_BATCH_CALLS} calls; this one has ${calls}`),
+      reqId,
+    );
+  } else if (calls > 1 && req.headers.has(IDEMPOTENCY_KEY_HEADER)) {
+    // One key names one request: calls of a batch would share it and refuse each other.
+    response = await requestFailure(
+      new BadRequestError(`An ${IDEMPOTENCY_KEY_HEADER} applies to one call; send this batch's calls apart`),
       reqId,
     );
   } else {
@@ -100,6 +107,11 @@ export async function handleTrpcRequest(
           if (error.cause instanceof AppError)
             for (const [name, value] of Object.entries(error.cause.headers)) headers.set(name, value);
         }
+        // A stored answer given again (one call: see above) says so, with its request's id.
+        if (requestLog.replayOf) {
+          headers.set("x-request-id", requestLog.replayOf);
+          headers.set(IDEMPOTENT_REPLAYED_HEADER, "true");
+        }
         return { headers };
       },
     });
@@ -113,6 +125,7 @@ export async function handleTrpcRequest(
     status: response.status,
     started,
     callerId: requestLog.callerId,
+    replayOf: requestLog.replayOf,
   });
   return response;
 }

@@ -23,7 +23,7 @@ const can = (action: "read" | "create" | "edit" | "delete") => ({ action, subjec
 export const identitiesRouter = createTRPCRouter({
   list: orgProcedure(OrgOnly, can("read"))
     .output(z.object({ identities: z.array(IdentityDto) }).strict())
-    .query(async ({ ctx, input }) => ({ identities: await listIdentities(ctx.prisma, input.organizationId) })),
+    .query(async ({ ctx }) => ({ identities: await listIdentities(ctx.prisma, ctx.caller.organizationId) })),
 
   create: orgProcedure(CreateIdentityInput, can("create"))
     .output(IdentityDto)

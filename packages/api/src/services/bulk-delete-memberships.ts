@@ -16,18 +16,24 @@
 import { getConfig } from "@roster/config";
 import type {
   BulkDeleteMembershipsResponse,
-  MembershipWithUserDto,
-  OrgRole,
   PermissionRule,
   PreviewBulkDeleteMembershipsResponse,
 } from "@roster/contract";
-import { type Db, fromDbRole, Prisma, toDbRole } from "@roster/db";
+import { type Db, Prisma } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, NotFoundError, PermissionDeniedError } from "../errors";
 import { metrics } from "../metrics";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import { type CurrentRules, readCallerRules, userRulesFrom } from "./current-caller";
-import { type MembershipRow, toMembershipDto, toMembershipWithUserDto } from "./membership-dto";
+import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
+import {
+  MEMBERSHIP_COLUMNS,
+  type MembershipRow,
+  toMembershipDto,
+  toMembershipWithUserDto,
+  USER_COLUMNS,
+  type UserColumns,
+} from "./membership-dto";
 import { purgeExpiredSnapshots, snapshotInsert } from "./membership-snapshots";
 
 export const MEMBERSHIP_DELETED_EVENT = "organization.membership.deleted";
@@ -41,19 +47,12 @@ export interface RequestOrigin {
   userAgent: string | null;
 }
 
-export type Target = MembershipRow & {
-  user: MembershipWithUserDto["user"];
-  customRole: { permissions: Prisma.JsonValue } | null;
-};
-
-export interface TargetRow extends Omit<MembershipRow, "role"> {
-  role: OrgRole;
-  userEmail: string | null;
-  userUsername: string | null;
-  userFirstName: string | null;
-  userLastName: string | null;
+/** A target as membershipsStatement reads it: the membership, its user and its custom role's rules. */
+export interface TargetRow extends MembershipRow, UserColumns {
   rolePermissions: Prisma.JsonValue | null;
 }
+
+export type Target = TargetRow & { customRole: { permissions: Prisma.JsonValue } | null };
 
 // The statements below take the ids as one array parameter: one statement and one parameter
 // whatever the number of ids, where an IN list would need one parameter each. They join
@@ -61,14 +60,7 @@ export interface TargetRow extends Omit<MembershipRow, "role"> {
 // key, where `= ANY` of 1000 ids made the planner scan the whole table (EXPLAIN at 100,000
 // members: about 35 ms for the scan against about 3 ms for the lookups; docs/performance.md).
 
-const TARGET_COLUMNS = Prisma.sql`
-  m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
-  m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
-  m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
-  m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
-  m.last_login_time AS "lastLoginTime",
-  u.email AS "userEmail", u.username AS "userUsername", u.first_name AS "userFirstName",
-  u.last_name AS "userLastName", r.permissions AS "rolePermissions"`;
+const TARGET_COLUMNS = Prisma.sql`${MEMBERSHIP_COLUMNS}, ${USER_COLUMNS}, r.permissions AS "rolePermissions"`;
 
 /**
  * The memberships of the organization among `ids` and the caller's own (`ownId`, a user's), with
@@ -106,15 +98,7 @@ export function membershipsStatement(orgId: string, ids: string[], ownId: string
 }
 
 export function toTargets(rows: TargetRow[]): Target[] {
-  return rows.map(({ userEmail, userUsername, userFirstName, userLastName, rolePermissions, ...m }) => ({
-    ...m,
-    role: toDbRole(m.role),
-    user:
-      m.userId && userEmail && userUsername
-        ? { id: m.userId, email: userEmail, username: userUsername, firstName: userFirstName, lastName: userLastName }
-        : null,
-    customRole: m.roleId ? { permissions: rolePermissions } : null,
-  }));
+  return rows.map((row) => ({ ...row, customRole: row.roleId ? { permissions: row.rolePermissions } : null }));
 }
 
 const userIdsOf = (targets: Target[]) => targets.flatMap((t) => (t.userId ? [t.userId] : []));
@@ -187,7 +171,7 @@ async function plan(tx: Tx, caller: Caller, ids: string[], lock: boolean): Promi
   if (missing.length > 0) return { targets, blocker: new NotFoundError(notFoundMessage(orgId, missing)) };
 
   for (const t of targets) {
-    const targetRules = rulesForRole(fromDbRole(t.role), t.customRole?.permissions);
+    const targetRules = rulesForRole(t.role, t.customRole?.permissions);
     const beyond = privilegeBoundary(rules, targetRules, { kind: "member", membershipId: t.id });
     if (beyond) return { targets, blocker: beyond };
   }
@@ -234,8 +218,8 @@ export function removalStatement(
   const metadata = targets.map((t) =>
     JSON.stringify({
       userId: t.userId,
-      email: t.user?.email ?? t.inviteEmail,
-      role: fromDbRole(t.role),
+      email: t.userEmail ?? t.inviteEmail,
+      role: t.role,
       status: t.status,
     }),
   );
@@ -264,31 +248,50 @@ export function removalStatement(
     SELECT count(*)::int AS n FROM removed`;
 }
 
-/** Deletes the memberships (checks 9 to 13 first); returns them in the order first given. */
+/** The removal inside `tx`: checks 9 to 13 under the locks, then the writing statement. */
+async function removeIn(tx: Tx, caller: Caller, ids: string[], origin: RequestOrigin) {
+  // No ids: nothing to lock, only the permission to check.
+  const { targets, blocker } = await plan(tx, caller, ids, ids.length > 0);
+  if (blocker) throw blocker;
+  if (targets.length === 0) return { memberships: [] };
+  const [row] = await tx.$queryRaw<{ n: number }[]>(removalStatement(caller, targets, origin));
+  const removed = row?.n ?? 0;
+  // Cannot differ while the rows are locked; if it ever did, nothing must be committed.
+  if (removed !== targets.length) throw new Error(`removed ${removed} of ${targets.length} locked memberships`);
+  return { memberships: targets.map(toMembershipDto) };
+}
+
+const TRANSACTION = { maxWait: 10_000, timeout: 60_000 };
+
+/**
+ * Deletes the memberships (checks 9 to 13 first); returns them in the order first given. With an
+ * Idempotency-Key, the key's answer is stored in the removal's transaction, and a retry gets it
+ * again without removing anything (services/idempotency.ts).
+ */
 export async function bulkDeleteMemberships(
   prisma: Db,
   caller: Caller,
   membershipIds: readonly string[],
   origin: RequestOrigin,
+  idempotency: IdempotentRequest | null = null,
 ): Promise<BulkDeleteMembershipsResponse> {
   const ids = uniqueIds(membershipIds);
+  if (idempotency) {
+    const { value, replayed } = await idempotentTransaction(
+      prisma,
+      idempotency,
+      (tx) => removeIn(tx, caller, ids, origin),
+      TRANSACTION,
+    );
+    if (!replayed) metrics().membershipsRemoved.inc(value.memberships.length);
+    return value;
+  }
   if (ids.length === 0) {
     const { blocker } = await plan(prisma, caller, ids, false);
     if (blocker) throw blocker;
     return { memberships: [] };
   }
-  const result = await prisma.$transaction(
-    async (tx) => {
-      const { targets, blocker } = await plan(tx, caller, ids, true);
-      if (blocker) throw blocker;
-      const [row] = await tx.$queryRaw<{ n: number }[]>(removalStatement(caller, targets, origin));
-      const removed = row?.n ?? 0;
-      // Cannot differ while the rows are locked; if it ever did, nothing must be committed.
-      if (removed !== targets.length) throw new Error(`removed ${removed} of ${targets.length} locked memberships`);
-      return { memberships: targets.map(toMembershipDto) };
-    },
-    { maxWait: 10_000, timeout: 60_000 },
-  );
+  const result = await prisma.$transaction((tx) => removeIn(tx, caller, ids, origin), TRANSACTION);
   // Committed: counted here, after the transaction, so a rolled-back removal is never counted.
   metrics().membershipsRemoved.inc(result.memberships.length);
   return result;

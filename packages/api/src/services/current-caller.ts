@@ -3,8 +3,8 @@
 // that committed in between must not act on what its token said a moment ago. Read FOR SHARE
 // under a lock: a concurrent removal or demotion of the caller waits for the mutation (and the
 // mutation for it), while two mutations by one caller do not wait for each other.
-import type { PermissionRule } from "@roster/contract";
-import { type Db, type OrgRole as DbOrgRole, fromDbRole, Prisma } from "@roster/db";
+import type { OrgRole, PermissionRule } from "@roster/contract";
+import { type Db, Prisma } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { type AppError, ForbiddenError } from "../errors";
 import { rulesForRole } from "../permissions";
@@ -13,9 +13,9 @@ type Tx = Db | Prisma.TransactionClient;
 
 export type CurrentRules = { rules: PermissionRule[] } | { blocker: AppError };
 
-/** A user's own membership row: its role (the database's spelling) and its custom role's rules. */
+/** A user's own membership row: its role and its custom role's rules. */
 export interface OwnMembership {
-  role: DbOrgRole;
+  role: OrgRole;
   status: string;
   isActive: boolean;
   permissions: unknown;
@@ -25,7 +25,7 @@ export interface OwnMembership {
 export function userRulesFrom(own: OwnMembership | undefined): CurrentRules {
   if (own?.status !== "accepted") return { blocker: new ForbiddenError("User not member of organization") };
   if (!own.isActive) return { blocker: new ForbiddenError("User organization membership is inactive") };
-  return { rules: rulesForRole(fromDbRole(own.role), own.permissions) };
+  return { rules: rulesForRole(own.role, own.permissions) };
 }
 
 /**
@@ -42,10 +42,10 @@ export async function readCallerRules(tx: Tx, caller: Caller, lock: boolean): Pr
       ${forShare}`;
     return userRulesFrom(own);
   }
-  const [own] = await tx.$queryRaw<{ role: DbOrgRole; permissions: unknown }[]>`
+  const [own] = await tx.$queryRaw<{ role: OrgRole; permissions: unknown }[]>`
     SELECT m.role::text AS role, r.permissions FROM identity_org_memberships m LEFT JOIN org_roles r ON r.id = m.role_id
     WHERE m.id = ${caller.membership.id}::uuid AND m.org_id = ${caller.organizationId}::uuid
     ${forShare}`;
   if (!own) return { blocker: new ForbiddenError("Identity not member of organization") };
-  return { rules: rulesForRole(fromDbRole(own.role), own.permissions) };
+  return { rules: rulesForRole(own.role, own.permissions) };
 }

@@ -5,10 +5,15 @@ import type {
   ListMembershipsInput,
   ListMembershipsOutput,
   MembershipWithUserDto,
-  OrgRole,
 } from "@roster/contract";
 import { type Db, Prisma } from "@roster/db";
-import { iso } from "./membership-dto";
+import {
+  MEMBERSHIP_COLUMNS,
+  type MembershipRow,
+  toMembershipWithUserDto,
+  USER_COLUMNS,
+  type UserColumns,
+} from "./membership-dto";
 
 /** What selects members: the search and the filters. */
 type MemberFilters = Pick<ListMembershipsInput, "search" | "role" | "status">;
@@ -17,46 +22,27 @@ type ListArgs = MemberFilters &
   Required<Pick<ListMembershipsInput, "limit" | "sortBy" | "sortDir">> &
   Pick<ListMembershipsInput, "cursor">;
 
-interface MemberRow {
-  id: string;
-  role: OrgRole;
-  status: "invited" | "accepted";
-  invite_email: string | null;
-  created_at: Date;
-  updated_at: Date;
-  user_id: string | null;
-  org_id: string;
-  role_id: string | null;
-  project_favorites: string[];
-  is_active: boolean;
-  last_invited_at: Date | null;
-  last_login_auth_method: string | null;
-  last_login_time: Date | null;
-  u_email: string | null;
-  u_username: string | null;
-  u_first_name: string | null;
-  u_last_name: string | null;
+/** A listed row: the membership, its user, and the number of its user's projects in the organization. */
+interface ListedRow extends MembershipRow, UserColumns {
+  projectCount: number;
 }
 
-interface Row extends MemberRow {
-  project_count: number;
-}
-
-/** The columns of a MemberRow, for `FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id`. */
-const MEMBER_COLUMNS = Prisma.sql`m.id, m.role::text AS role, m.status::text AS status, m.invite_email, m.created_at, m.updated_at,
-  m.user_id, m.org_id, m.role_id, coalesce(m.project_favorites, '{}') AS project_favorites, m.is_active, m.last_invited_at,
-  m.last_login_auth_method, m.last_login_time,
-  u.email AS u_email, u.username AS u_username, u.first_name AS u_first_name, u.last_name AS u_last_name`;
+/** The membership and user columns, for `FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id`. */
+const MEMBER_COLUMNS = Prisma.sql`${MEMBERSHIP_COLUMNS}, ${USER_COLUMNS}`;
 
 const SORT_EXPRESSIONS: Record<NonNullable<ListMembershipsInput["sortBy"]>, Prisma.Sql> = {
-  // An invite has no name (no account yet): NULL, so NULLS LAST puts invites last either way.
-  name: Prisma.sql`lower(coalesce(nullif(trim(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')), ''), u.email))`,
-  email: Prisma.sql`lower(coalesce(u.email, m.invite_email))`,
+  // The sort keys the database keeps on each membership (see the member_sort_keys migration):
+  // lower("first last"), else lower(email); lower(email, else the invite's). The indexes
+  // (org_id, sort_name, id) and (org_id, sort_email, id) hand over the first page in ascending
+  // order without reading the rest. An invite has no name (no account yet): NULL, so NULLS
+  // LAST puts invites last either way.
+  name: Prisma.sql`m.sort_name`,
+  email: Prisma.sql`m.sort_email`,
   role: Prisma.sql`m.role`,
   status: Prisma.sql`(CASE WHEN m.status = 'invited' THEN 0 WHEN m.is_active THEN 1 ELSE 2 END)`,
   lastLoginTime: Prisma.sql`m.last_login_time`,
   createdAt: Prisma.sql`m.created_at`,
-  projectCount: Prisma.sql`project_count`,
+  projectCount: Prisma.sql`"projectCount"`,
 };
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -94,36 +80,8 @@ function filters(orgId: string, args: MemberFilters): Prisma.Sql {
   return Prisma.join(parts, " AND ");
 }
 
-function toMembershipWithUser(r: MemberRow): MembershipWithUserDto {
-  return {
-    id: r.id,
-    role: r.role,
-    status: r.status,
-    inviteEmail: r.invite_email,
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
-    userId: r.user_id,
-    orgId: r.org_id,
-    roleId: r.role_id,
-    projectFavorites: r.project_favorites,
-    isActive: r.is_active,
-    lastInvitedAt: iso(r.last_invited_at),
-    lastLoginAuthMethod: r.last_login_auth_method,
-    lastLoginTime: iso(r.last_login_time),
-    user: r.user_id
-      ? {
-          id: r.user_id,
-          email: r.u_email as string,
-          username: r.u_username as string,
-          firstName: r.u_first_name,
-          lastName: r.u_last_name,
-        }
-      : null,
-  };
-}
-
-function toListed(r: Row): ListedMembership {
-  return { ...toMembershipWithUser(r), projectCount: r.project_count };
+function toListed(r: ListedRow): ListedMembership {
+  return { ...toMembershipWithUserDto(r), projectCount: r.projectCount };
 }
 
 export async function listMemberships(prisma: Db, orgId: string, args: ListArgs): Promise<ListMembershipsOutput> {
@@ -131,10 +89,10 @@ export async function listMemberships(prisma: Db, orgId: string, args: ListArgs)
   const where = filters(orgId, args);
   const dir = args.sortDir === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
   const [rows, total] = await Promise.all([
-    prisma.$queryRaw<Row[]>`
+    prisma.$queryRaw<ListedRow[]>`
       SELECT ${MEMBER_COLUMNS},
              (SELECT count(*)::int FROM project_memberships pm JOIN projects p ON p.id = pm.project_id
-               WHERE pm.user_id = m.user_id AND p.org_id = m.org_id) AS project_count
+               WHERE pm.user_id = m.user_id AND p.org_id = m.org_id) AS "projectCount"
       FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
       WHERE ${where}
       ORDER BY ${SORT_EXPRESSIONS[args.sortBy]} ${dir} NULLS LAST, m.id
@@ -167,9 +125,9 @@ export async function* streamMemberships(
     // rows for every page (quadratic again). The planner picks that sort whenever its statistics
     // underestimate the organization (after a bulk load, before autovacuum; and always on the
     // embedded database, which has no autovacuum), so sorting is switched off for this query.
-    const [, rows]: [number, MemberRow[]] = await prisma.$transaction([
+    const [, rows]: [number, (MembershipRow & UserColumns)[]] = await prisma.$transaction([
       prisma.$executeRaw`SET LOCAL enable_sort = off`,
-      prisma.$queryRaw<MemberRow[]>`
+      prisma.$queryRaw<(MembershipRow & UserColumns)[]>`
         SELECT ${MEMBER_COLUMNS}
         FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
         WHERE m.org_id = ${orgId}::uuid
@@ -177,10 +135,10 @@ export async function* streamMemberships(
         ORDER BY m.created_at, m.id
         LIMIT ${pageSize}`,
     ]);
-    if (rows.length > 0) yield rows.map(toMembershipWithUser);
+    if (rows.length > 0) yield rows.map(toMembershipWithUserDto);
     const last = rows.at(-1);
     if (!last || rows.length < pageSize) return;
-    after = { createdAt: last.created_at, id: last.id };
+    after = { createdAt: last.createdAt, id: last.id };
   }
 }
 

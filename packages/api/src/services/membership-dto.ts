@@ -1,11 +1,14 @@
-// The one mapping from membership rows to the contract's DTOs: explicit selects, never a row
-// wholesale.
-import type { MembershipDto, MembershipUserDto, MembershipWithUserDto } from "@roster/contract";
-import { type OrgRole as DbOrgRole, fromDbRole } from "@roster/db";
+// The one select and the one mapping of a membership row: the columns every service reads a
+// membership with (explicit, never a row wholesale), the row they come back as, and the
+// contract's DTOs made from it. Used by the list, the streamed list, the preview, the removal
+// and the restore.
+import type { MembershipDto, MembershipUserDto, MembershipWithUserDto, OrgRole } from "@roster/contract";
+import { Prisma } from "@roster/db";
 
+/** A membership as MEMBERSHIP_COLUMNS reads it (the role already in the contract's spelling). */
 export interface MembershipRow {
   id: string;
-  role: DbOrgRole;
+  role: OrgRole;
   status: "invited" | "accepted";
   inviteEmail: string | null;
   createdAt: Date;
@@ -20,13 +23,36 @@ export interface MembershipRow {
   lastLoginTime: Date | null;
 }
 
+/** The user's columns beside a membership, as USER_COLUMNS reads them (null without a user). */
+export interface UserColumns {
+  userEmail: string | null;
+  userUsername: string | null;
+  userFirstName: string | null;
+  userLastName: string | null;
+}
+
+/**
+ * The columns of a MembershipRow, from an `org_memberships` row (or a record of its type) named
+ * `m`. The role is read as its label, which is the contract's spelling (`no-access`).
+ */
+export const MEMBERSHIP_COLUMNS = Prisma.sql`
+  m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
+  m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
+  m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
+  m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
+  m.last_login_time AS "lastLoginTime"`;
+
+/** The UserColumns, from a `users` row named `u` (left-joined: all null for an invite). */
+export const USER_COLUMNS = Prisma.sql`
+  u.email AS "userEmail", u.username AS "userUsername", u.first_name AS "userFirstName", u.last_name AS "userLastName"`;
+
 /** A timestamp as the contract writes it (ISO 8601, UTC, milliseconds), or null. */
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 export function toMembershipDto(row: MembershipRow): MembershipDto {
   return {
     id: row.id,
-    role: fromDbRole(row.role),
+    role: row.role,
     status: row.status,
     inviteEmail: row.inviteEmail,
     createdAt: row.createdAt.toISOString(),
@@ -42,8 +68,19 @@ export function toMembershipDto(row: MembershipRow): MembershipDto {
   };
 }
 
-export function toMembershipWithUserDto(
-  row: MembershipRow & { user: MembershipUserDto | null },
-): MembershipWithUserDto {
-  return { ...toMembershipDto(row), user: row.user };
+/** The membership's user, from the UserColumns beside it. */
+export function userOf(row: Pick<MembershipRow, "userId"> & UserColumns): MembershipUserDto | null {
+  return row.userId && row.userEmail && row.userUsername
+    ? {
+        id: row.userId,
+        email: row.userEmail,
+        username: row.userUsername,
+        firstName: row.userFirstName,
+        lastName: row.userLastName,
+      }
+    : null;
+}
+
+export function toMembershipWithUserDto(row: MembershipRow & UserColumns): MembershipWithUserDto {
+  return { ...toMembershipDto(row), user: userOf(row) };
 }

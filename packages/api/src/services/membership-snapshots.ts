@@ -26,20 +26,19 @@
 
 import { getConfig } from "@roster/config";
 import type {
-  MembershipDto,
-  OrgRole,
   PermissionRule,
   PreviewRestoreMembershipsResponse,
   RestoreConflict,
   RestoreMembershipsResponse,
 } from "@roster/contract";
-import { type Db, Prisma, toDbRole } from "@roster/db";
+import { type Db, Prisma } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { ConflictError, isConstraintViolation, NotFoundError, PermissionDeniedError } from "../errors";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import type { RequestOrigin } from "./bulk-delete-memberships";
 import { type CurrentRules, readCallerRules } from "./current-caller";
-import { type MembershipRow, toMembershipDto } from "./membership-dto";
+import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
+import { MEMBERSHIP_COLUMNS, type MembershipRow, toMembershipDto } from "./membership-dto";
 
 export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
 /** The most expired snapshots one removal or restore deletes. */
@@ -75,9 +74,8 @@ export function purgeExpiredSnapshots(windowDays: number): Prisma.Sql {
 }
 
 /** A snapshot row: the membership as it was (its role already in the contract's form), and what stands in its way now. */
-interface SnapshotRow extends Omit<MembershipRow, "role"> {
+interface SnapshotRow extends MembershipRow {
   snapshotId: string;
-  role: OrgRole;
   rolePermissions: Prisma.JsonValue | null;
   restored: boolean;
   expired: boolean;
@@ -87,13 +85,6 @@ interface SnapshotRow extends Omit<MembershipRow, "role"> {
   customRoleGone: boolean;
   projects: { id: string; projectId: string; gone: boolean; taken: boolean }[];
 }
-
-const MEMBERSHIP_COLUMNS = Prisma.sql`
-  m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
-  m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
-  m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
-  m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
-  m.last_login_time AS "lastLoginTime"`;
 
 /** The batch's snapshots with what clashes now, locked with `lock`. */
 function snapshotsStatement(orgId: string, batchId: string, windowDays: number, lock: boolean): Prisma.Sql {
@@ -121,8 +112,6 @@ function snapshotsStatement(orgId: string, batchId: string, windowDays: number, 
     ORDER BY m.id
     ${lock ? Prisma.sql`FOR UPDATE OF s` : Prisma.empty}`;
 }
-
-const dto = (row: SnapshotRow): MembershipDto => toMembershipDto({ ...row, role: toDbRole(row.role) });
 
 interface RestorePlan {
   rows: SnapshotRow[];
@@ -270,30 +259,40 @@ function restoreStatement(
 
 type RestoreInput = { batchId: string; skipConflicts?: boolean };
 
-/** One attempt at a restore, in one transaction. */
-function restoreOnce(prisma: Db, caller: Caller, input: RestoreInput, origin: RequestOrigin, windowDays: number) {
+/**
+ * One attempt at a restore, in one transaction; with an Idempotency-Key, its answer is stored in
+ * that transaction (services/idempotency.ts).
+ */
+async function restoreOnce(
+  prisma: Db,
+  caller: Caller,
+  input: RestoreInput,
+  origin: RequestOrigin,
+  windowDays: number,
+  idempotency: IdempotentRequest | null,
+): Promise<RestoreMembershipsResponse> {
   const orgId = caller.organizationId;
-  return prisma.$transaction(
-    async (tx): Promise<RestoreMembershipsResponse> => {
-      const current = mayRestore(await readCallerRules(tx, caller, true));
-      if ("blocker" in current) throw current.blocker;
-      await tx.$executeRaw`SELECT 1 FROM organizations WHERE id = ${orgId}::uuid FOR NO KEY UPDATE`;
-      const { plan } = await readPlan(tx, caller, input.batchId, windowDays, true);
-      const beyond = boundary(current.rules, plan.rows);
-      if (beyond) throw beyond;
-      if (plan.conflicts.length > 0 && !input.skipConflicts) throw conflictError(input.batchId, plan.conflicts);
-      if (plan.restorable.length === 0) return { memberships: [], projectMembershipCount: 0, skipped: plan.conflicts };
-      const rows = await tx.$queryRaw<(SnapshotRow & { projectMembershipCount: number })[]>(
-        restoreStatement(caller, input.batchId, plan, origin, windowDays),
-      );
-      return {
-        memberships: rows.map(dto),
-        projectMembershipCount: rows[0]?.projectMembershipCount ?? 0,
-        skipped: plan.conflicts,
-      };
-    },
-    { maxWait: 10_000, timeout: 60_000 },
-  );
+  const restore = async (tx: Tx): Promise<RestoreMembershipsResponse> => {
+    const current = mayRestore(await readCallerRules(tx, caller, true));
+    if ("blocker" in current) throw current.blocker;
+    await tx.$executeRaw`SELECT 1 FROM organizations WHERE id = ${orgId}::uuid FOR NO KEY UPDATE`;
+    const { plan } = await readPlan(tx, caller, input.batchId, windowDays, true);
+    const beyond = boundary(current.rules, plan.rows);
+    if (beyond) throw beyond;
+    if (plan.conflicts.length > 0 && !input.skipConflicts) throw conflictError(input.batchId, plan.conflicts);
+    if (plan.restorable.length === 0) return { memberships: [], projectMembershipCount: 0, skipped: plan.conflicts };
+    const rows = await tx.$queryRaw<(SnapshotRow & { projectMembershipCount: number })[]>(
+      restoreStatement(caller, input.batchId, plan, origin, windowDays),
+    );
+    return {
+      memberships: rows.map(toMembershipDto),
+      projectMembershipCount: rows[0]?.projectMembershipCount ?? 0,
+      skipped: plan.conflicts,
+    };
+  };
+  const options = { maxWait: 10_000, timeout: 60_000 };
+  if (idempotency) return (await idempotentTransaction(prisma, idempotency, restore, options)).value;
+  return prisma.$transaction(restore, options);
 }
 
 /**
@@ -307,18 +306,21 @@ export async function restoreMemberships(
   caller: Caller,
   input: RestoreInput,
   origin: RequestOrigin,
-  windowDays: number = getConfig().restoreWindowDays,
+  opts: { windowDays?: number; idempotency?: IdempotentRequest | null } = {},
 ): Promise<RestoreMembershipsResponse> {
+  const windowDays = opts.windowDays ?? getConfig().restoreWindowDays;
+  const attempt = () => restoreOnce(prisma, caller, input, origin, windowDays, opts.idempotency ?? null);
   try {
-    return await restoreOnce(prisma, caller, input, origin, windowDays);
+    return await attempt();
   } catch (err) {
     if (!isConstraintViolation(err)) throw err;
   }
   // A writer this restore could not see when it read has committed a row in its way (see the
-  // top of this file); the transaction rolled back. Once more, now seeing it: the clash is read
-  // as a conflict. Should yet another writer slip in, the answer is the 409 all the same.
+  // top of this file); the transaction rolled back (and with it any hold on the Idempotency-Key).
+  // Once more, now seeing it: the clash is read as a conflict. Should yet another writer slip
+  // in, the answer is the 409 all the same.
   try {
-    return await restoreOnce(prisma, caller, input, origin, windowDays);
+    return await attempt();
   } catch (err) {
     if (!isConstraintViolation(err)) throw err;
     const { plan } = await readPlan(prisma, caller, input.batchId, windowDays, false);
@@ -337,7 +339,7 @@ export async function previewRestoreMemberships(
   const current = mayRestore(await readCallerRules(prisma, caller, false));
   const blocker = "blocker" in current ? current.blocker : boundary(current.rules, plan.rows);
   return {
-    memberships: plan.rows.map(dto),
+    memberships: plan.rows.map(toMembershipDto),
     projectMembershipCount: plan.projectMembershipIds.length,
     conflicts: plan.conflicts,
     blocker: blocker && {

@@ -2,13 +2,12 @@
 // a client id and secret, renew within the max TTL, revoke.
 import type { IdentityAccessTokenResponse, UniversalAuthLoginBody } from "@roster/contract";
 import { type Db, hashClientSecret } from "@roster/db";
-import { ipAllowed } from "../auth/ip";
+import { IP_NOT_ALLOWED, ipAllowed } from "../auth/ip";
 import { signIdentityAccessToken, verifyTokenSignature } from "../auth/tokens";
 import { BadRequestError, ForbiddenError, UnauthorizedError } from "../errors";
 import { type LoginThrottle, throttles } from "./throttles";
 
 const INVALID_CREDENTIALS = "Invalid credentials";
-const IP_NOT_ALLOWED = "You are not allowed to access this resource from the current IP address";
 
 export interface Origin {
   ip: string | null;

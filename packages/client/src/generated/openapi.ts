@@ -140,7 +140,7 @@ export interface operations {
           };
         };
       };
-      /** @description Bad request: invalid JSON, own membership, or the last admin would be removed */
+      /** @description Bad request: invalid JSON, an invalid Idempotency-Key, own membership, or the last admin would be removed */
       400: {
         headers: {
           [name: string]: unknown;
@@ -202,7 +202,7 @@ export interface operations {
           };
         };
       };
-      /** @description Body or path fails the schema */
+      /** @description Body or path fails the schema (ValidationFailure), or the Idempotency-Key was used for a different request (UnprocessableContent) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -217,7 +217,7 @@ export interface operations {
               code: string;
               path: (string | number)[];
               message: string;
-            }[];
+            }[] | string;
           };
         };
       };
@@ -311,7 +311,7 @@ export interface operations {
           };
         };
       };
-      /** @description Bad request: invalid JSON, own membership, or the last admin would be removed */
+      /** @description Bad request: invalid JSON, an invalid Idempotency-Key, own membership, or the last admin would be removed */
       400: {
         headers: {
           [name: string]: unknown;
@@ -357,7 +357,7 @@ export interface operations {
           };
         };
       };
-      /** @description Body or path fails the schema */
+      /** @description Body or path fails the schema (ValidationFailure), or the Idempotency-Key was used for a different request (UnprocessableContent) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -372,7 +372,7 @@ export interface operations {
               code: string;
               path: (string | number)[];
               message: string;
-            }[];
+            }[] | string;
           };
         };
       };
@@ -462,7 +462,7 @@ export interface operations {
           };
         };
       };
-      /** @description Bad request: invalid JSON, own membership, or the last admin would be removed */
+      /** @description Bad request: invalid JSON, an invalid Idempotency-Key, own membership, or the last admin would be removed */
       400: {
         headers: {
           [name: string]: unknown;
@@ -508,7 +508,7 @@ export interface operations {
           };
         };
       };
-      /** @description Body or path fails the schema */
+      /** @description Body or path fails the schema (ValidationFailure), or the Idempotency-Key was used for a different request (UnprocessableContent) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -523,7 +523,7 @@ export interface operations {
               code: string;
               path: (string | number)[];
               message: string;
-            }[];
+            }[] | string;
           };
         };
       };
@@ -671,7 +671,7 @@ export interface operations {
           };
         };
       };
-      /** @description Body or path fails the schema */
+      /** @description Body or path fails the schema (ValidationFailure), or the Idempotency-Key was used for a different request (UnprocessableContent) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -686,7 +686,7 @@ export interface operations {
               code: string;
               path: (string | number)[];
               message: string;
-            }[];
+            }[] | string;
           };
         };
       };
@@ -746,7 +746,10 @@ export interface operations {
   bulkDeleteOrgMemberships: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes the request safe to retry: a quoted string (RFC 8941 sf-string) of 1 to 255 characters, new for each request, e.g. `"8e03978e-40d5-43e8-bc93-6894a57f9324"`. Scoped to the caller and kept 24 h: a retry with the same key and body gets the first answer again (with `Idempotent-Replayed: true` and the first request's `x-request-id`), the same key with another body answers 422, and while the first request runs a retry answers 409. An invalid key answers 400. */
+        "Idempotency-Key"?: string;
+      };
       path: {
         /** @description The ID of the organization to delete the memberships from. */
         organizationId: string;
@@ -769,6 +772,8 @@ export interface operations {
           "RateLimit-Policy"?: string;
           /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
           RateLimit?: string;
+          /** @description `true` on an answer stored under the request's Idempotency-Key and given again; its `x-request-id` and `reqId` are the first request's. */
+          "Idempotent-Replayed"?: "true";
           [name: string]: unknown;
         };
         content: {
@@ -802,7 +807,7 @@ export interface operations {
           };
         };
       };
-      /** @description Bad request: invalid JSON, own membership, or the last admin would be removed */
+      /** @description Bad request: invalid JSON, an invalid Idempotency-Key, own membership, or the last admin would be removed */
       400: {
         headers: {
           [name: string]: unknown;
@@ -864,6 +869,31 @@ export interface operations {
           };
         };
       };
+      /** @description A request with this Idempotency-Key is still being processed (with Retry-After; retry once it has finished) */
+      409: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 409;
+            error: string;
+            message: string;
+            details?: {
+              /** Format: uuid */
+              membershipId: string;
+              /** @enum {string} */
+              reason: "expired" | "alreadyRestored" | "memberExists" | "userGone" | "customRoleGone" | "projectGone" | "projectMemberExists";
+              /** Format: uuid */
+              projectId?: string;
+            }[];
+          };
+        };
+      };
       /** @description Request body larger than 1 MiB */
       413: {
         headers: {
@@ -879,7 +909,7 @@ export interface operations {
           };
         };
       };
-      /** @description Body or path fails the schema */
+      /** @description Body or path fails the schema (ValidationFailure), or the Idempotency-Key was used for a different request (UnprocessableContent) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -894,7 +924,7 @@ export interface operations {
               code: string;
               path: (string | number)[];
               message: string;
-            }[];
+            }[] | string;
           };
         };
       };
@@ -954,7 +984,10 @@ export interface operations {
   restoreOrgMemberships: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes the request safe to retry: a quoted string (RFC 8941 sf-string) of 1 to 255 characters, new for each request, e.g. `"8e03978e-40d5-43e8-bc93-6894a57f9324"`. Scoped to the caller and kept 24 h: a retry with the same key and body gets the first answer again (with `Idempotent-Replayed: true` and the first request's `x-request-id`), the same key with another body answers 422, and while the first request runs a retry answers 409. An invalid key answers 400. */
+        "Idempotency-Key"?: string;
+      };
       path: {
         /** @description The ID of the organization the memberships were removed from. */
         organizationId: string;
@@ -975,6 +1008,12 @@ export interface operations {
       /** @description The memberships put back, and what skipConflicts left out */
       200: {
         headers: {
+          /** @description The budget this request spends, e.g. `"writes";q=1200;w=60` (requests per 60 s window). */
+          "RateLimit-Policy"?: string;
+          /** @description What is left of it, e.g. `"writes";r=1187;t=42` (requests remaining; seconds until the window resets). */
+          RateLimit?: string;
+          /** @description `true` on an answer stored under the request's Idempotency-Key and given again; its `x-request-id` and `reqId` are the first request's. */
+          "Idempotent-Replayed"?: "true";
           [name: string]: unknown;
         };
         content: {
@@ -1014,6 +1053,22 @@ export interface operations {
               /** Format: uuid */
               projectId?: string;
             }[];
+          };
+        };
+      };
+      /** @description Bad request: invalid JSON, or an invalid Idempotency-Key */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            reqId: string;
+            /** @enum {number} */
+            statusCode: 400;
+            error: string;
+            message: string;
+            details?: unknown;
           };
         };
       };
@@ -1063,9 +1118,11 @@ export interface operations {
           };
         };
       };
-      /** @description The removal cannot be restored as it was: details lists each conflict, and nothing was restored */
+      /** @description The removal cannot be restored as it was: details lists each conflict, and nothing was restored. Or, with Retry-After and no details, a request with this Idempotency-Key is still being processed */
       409: {
         headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After"?: number;
           [name: string]: unknown;
         };
         content: {
@@ -1075,7 +1132,7 @@ export interface operations {
             statusCode: 409;
             error: string;
             message: string;
-            details: {
+            details?: {
               /** Format: uuid */
               membershipId: string;
               /** @enum {string} */
@@ -1101,7 +1158,7 @@ export interface operations {
           };
         };
       };
-      /** @description Body or path fails the schema */
+      /** @description Body or path fails the schema (ValidationFailure), or the Idempotency-Key was used for a different request (UnprocessableContent) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1116,7 +1173,7 @@ export interface operations {
               code: string;
               path: (string | number)[];
               message: string;
-            }[];
+            }[] | string;
           };
         };
       };

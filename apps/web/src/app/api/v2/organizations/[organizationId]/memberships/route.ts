@@ -14,6 +14,7 @@ export const { GET, DELETE, POST, PUT, PATCH, HEAD, OPTIONS } = restRoute<Params
   {
     DELETE: {
       body,
+      idempotent: true,
       handler: ({ trpc, params, body }) =>
         trpc.organizations.bulkDeleteMemberships({ organizationId: params.organizationId, ...body }),
     },

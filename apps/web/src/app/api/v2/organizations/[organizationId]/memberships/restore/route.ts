@@ -12,6 +12,7 @@ export const { GET, DELETE, POST, PUT, PATCH, HEAD, OPTIONS } = restRoute<Params
   {
     POST: {
       body: RestoreMembershipsBody,
+      idempotent: true,
       handler: ({ trpc, params, body }) =>
         trpc.organizations.restoreMemberships({ organizationId: params.organizationId, ...body }),
     },

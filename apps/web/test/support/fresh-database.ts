@@ -4,10 +4,9 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type {} from "@roster/api/testing";
+import { type Finished, runCommand } from "@roster/api/testing";
 import { repoRoot } from "@roster/config";
 import { type DbHandle, openDb } from "@roster/db";
 import { applyMigrations } from "@roster/db/migrate";
@@ -65,12 +64,6 @@ export async function freshDatabase(): Promise<FreshDatabase> {
   };
 }
 
-export interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 const tsx = () => path.join(repoRoot(), "node_modules/.bin/tsx");
 
 /** The environment of a command run for a test: the run's own, with `env` on top (undefined unsets). */
@@ -81,23 +74,7 @@ export function commandEnv(env: Record<string, string | undefined>): NodeJS.Proc
 
 /** Runs a TypeScript entry point of the repository (`packages/api/src/cli/seed.ts`, say) to its end. */
 export function runScript(script: string, args: string[], env: Record<string, string | undefined>): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tsx(), [script, ...args], {
-      cwd: repoRoot(),
-      env: commandEnv(env),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCommand(tsx(), [script, ...args], { env: commandEnv(env) });
 }
 
 export interface Started {
@@ -151,17 +128,6 @@ export function startRosterProcess(env: Record<string, string | undefined>, time
     void exited.then(() => {
       clearTimeout(timer);
       reject(new Error(`Roster exited before it was running:\n${output}`));
-    });
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
     });
   });
 }

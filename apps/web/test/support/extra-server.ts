@@ -4,23 +4,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { getConfig, loadConfig } from "@roster/config";
+import { freePort } from "@roster/config/net";
 import { inject } from "vitest";
-import { startWebServer, type WebServer } from "../scripts/server";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { startWebServer, type WebServer } from "../../scripts/server";
+import { parseJson } from "./http";
 
 /** Starts a web server with `env` over the run's settings; the caller stops it. */
 export async function startExtraServer(env: Record<string, string>): Promise<WebServer> {
@@ -167,12 +157,7 @@ export function request(opts: {
           text += d;
         });
         res.on("end", () => {
-          let parsed: Record<string, unknown> = {};
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = { text };
-          }
+          const parsed = (parseJson(text) as Record<string, unknown> | undefined) ?? { text };
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
         });
       },

@@ -3,7 +3,6 @@
 import { expect } from "vitest";
 
 export const SESSION_COOKIE = "next-auth.session-token";
-export const DEMO_PASSWORD = "correct-horse-battery-staple";
 
 /** A minimal cookie jar: name -> value, fed from Set-Cookie, sent as one Cookie header. */
 export type Jar = Map<string, string>;

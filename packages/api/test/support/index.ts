@@ -1,12 +1,18 @@
-// What test files share: the run's database (see apps/web/test/global-setup.ts), a reseed that
-// returns the demo manifest, and lookups into that manifest.
+// What test files of every package share (imported as @roster/api/testing): the run's database
+// (see apps/web/test/global-setup.ts), a reseed that returns the demo manifest, lookups into that
+// manifest, the machine's Redis; and, in their own modules, the contract's texts
+// (./contract.ts), tokens and request ids (./tokens.ts) and command-line runs (./commands.ts).
 import { getConfig } from "@roster/config";
-import type { DemoManifest, ManifestMember, ManifestOrganization } from "@roster/contract";
+import type { DemoManifest, ManifestIdentity, ManifestMember, ManifestOrganization } from "@roster/contract";
 import { type ClientOptions, type Db, type DbHandle, openDb } from "@roster/db";
 import { seedDemoData } from "@roster/db/seed";
 import { Redis } from "ioredis";
 import { afterAll, inject } from "vitest";
-import { buildManifest } from "../src/services/demo-manifest";
+import { buildManifest } from "../../src/services/demo-manifest";
+
+export { type Finished, runCommand } from "./commands";
+export { badUuid, DELETED_EVENT, issue, MAX_BULK_DELETE, MiB, MSG, RATE_LIMITED } from "./contract";
+export { claimsOf, newReqId, REQ_ID, REQ_ID_TEXT } from "./tokens";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -35,9 +41,9 @@ export function openTestDb(opts: ClientOptions = {}): Promise<DbHandle> {
 
 export const baseUrl = (): string => inject("baseUrl");
 
-/** Writes the demo data afresh and returns its manifest, with fresh tokens. */
-export async function reseed(): Promise<DemoManifest> {
-  const prisma = await testDb();
+/** Writes the demo data afresh (in the run's database, or the one given) and returns its manifest, with fresh tokens. */
+export async function reseed(db?: Db): Promise<DemoManifest> {
+  const prisma = db ?? (await testDb());
   return buildManifest(prisma, getConfig().authSecret, await seedDemoData(prisma));
 }
 
@@ -51,6 +57,13 @@ export function memberOf(manifest: DemoManifest, slug: string, email: string): M
   const m = orgOf(manifest, slug).members.find((x) => x.email === email);
   if (!m) throw new Error(`no member ${email} in ${slug}`);
   return m;
+}
+
+/** A machine identity of the demo data (its credentials included), by name. */
+export function identityOf(manifest: DemoManifest, slug: string, name: string): ManifestIdentity {
+  const found = orgOf(manifest, slug).identities.find((i) => i.name === name);
+  if (!found) throw new Error(`no identity ${name} in ${slug}`);
+  return found;
 }
 
 export function tokenOf(manifest: DemoManifest, slug: string, email: string): string {
