@@ -1,13 +1,3 @@
-// EXPLAIN ANALYZE of each statement of a 1000-id removal (and of the two reads of checks 3 and 5)
-// in an organization of BENCH_MEMBERS members, on PostgreSQL, inside a transaction rolled back
-// after. The figures in docs/performance.md come from here.
-//   DATABASE_URL=postgresql://... npx tsx packages/api/bench/explain.ts
-import { randomBytes } from "node:crypto";
-import type { DemoManifest } from "@roster/contract";
-import { openDb } from "@roster/db";
-import { applyMigrations } from "@roster/db/migrate";
-import { seedDemoData } from "@roster/db/seed";
-import pg from "pg";
 import { verifyBearer } from "../src/auth/caller";
 import {
   membershipsStatement,
@@ -15,35 +5,25 @@ import {
   type TargetRow,
   toTargets,
 } from "../src/services/bulk-delete-memberships";
-import { buildManifest } from "../src/services/demo-manifest";
-import { addMembers, type BenchContext, withScratchDatabase } from "./support";
+import { addMembers, withServiceBench } from "./support";
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
 const IDS = 1000;
 
 async function main(): Promise<void> {
-  await withScratchDatabase("roster_explain", async (url) => {
-    const secret = randomBytes(48).toString("base64url");
-    const handle = await openDb({ kind: "postgres", url });
-    const sql = new pg.Client({ connectionString: url });
-    try {
-      await applyMigrations({ kind: "postgres", url: url });
-      const manifest: DemoManifest = await buildManifest(handle.prisma, secret, await seedDemoData(handle.prisma));
-      const acme = manifest.organizations.find((o) => o.slug === "acme");
-      const adminMember = acme?.members.find((m) => m.email === "admin@acme.test");
-      if (!acme || !adminMember?.accessToken) throw new Error("demo data incomplete");
-      await sql.connect();
-      const ctx = { sql, orgId: acme.id } as BenchContext;
-      await addMembers(ctx, MEMBERS - acme.members.length, 0);
+  await withServiceBench("roster_explain", MEMBERS, async (ctx) => {
+    {
+      const { sql } = ctx;
       const ids = await addMembers(ctx, IDS, 2);
       await sql.query("VACUUM ANALYZE");
-      const caller = await verifyBearer(handle.prisma, `Bearer ${adminMember.accessToken}`, secret);
+      const caller = await verifyBearer(ctx.prisma, `Bearer ${ctx.admin.token}`, ctx.secret);
+      const acme = { id: ctx.orgId };
 
       const explain = async (label: string, text: string, values: unknown[]) => {
         const { rows } = await sql.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
         console.log(`\n=== ${label}\n${rows.map((r) => r["QUERY PLAN"]).join("\n")}`);
       };
-      const claims = JSON.parse(Buffer.from(adminMember.accessToken.split(".")[1] ?? "", "base64url").toString()) as {
+      const claims = JSON.parse(Buffer.from(ctx.admin.token.split(".")[1] ?? "", "base64url").toString()) as {
         tokenVersionId: string;
         userId: string;
       };
@@ -76,9 +56,6 @@ async function main(): Promise<void> {
         await explain(`the writing statement, ${IDS} ids`, write.text, write.values);
         await sql.query("ROLLBACK");
       }
-    } finally {
-      await sql.end().catch(() => {});
-      await handle.close();
     }
   });
 }

@@ -1,23 +1,8 @@
-// Undo at scale: removing 1000 members (each in 2 projects) and restoring them, side by side. Each
-// round removes a fresh 1000 and restores that batch; the medians are printed with their ratio,
-// so that a restore is read against the removal it undoes, on the same machine at the same time.
-//
-// A section of `npm run bench` (through REST over HTTP against the running app, and through the
-// services in-process), and runnable on its own on PostgreSQL (the services only, a database of
-// its own, dropped after):
-//   DATABASE_URL=postgresql://... npx tsx packages/api/bench/restore.ts
-//   (BENCH_MEMBERS, default 10000; BENCH_ROUNDS, default 5)
-import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { openDb } from "@roster/db";
-import { applyMigrations } from "@roster/db/migrate";
-import { seedDemoData } from "@roster/db/seed";
-import pg from "pg";
 import { verifyBearer } from "../src/auth/caller";
 import { bulkDeleteMemberships } from "../src/services/bulk-delete-memberships";
-import { buildManifest } from "../src/services/demo-manifest";
 import { restoreMemberships } from "../src/services/membership-snapshots";
-import { addMembers, type BenchContext, median, round, withScratchDatabase } from "./support";
+import { addMembers, type BenchContext, median, round, withServiceBench } from "./support";
 
 const IDS = 1000;
 
@@ -115,37 +100,9 @@ export async function benchRestore(ctx: BenchContext, rounds = 5): Promise<Resto
 async function main(): Promise<void> {
   const members = Number(process.env.BENCH_MEMBERS ?? 10_000);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-  await withScratchDatabase("roster_restore_bench", async (url) => {
-    const secret = randomBytes(48).toString("base64url");
-    await applyMigrations({ kind: "postgres", url });
-    const handle = await openDb({ kind: "postgres", url });
-    const sql = new pg.Client({ connectionString: url });
-    try {
-      await sql.connect();
-      const manifest = await buildManifest(handle.prisma, secret, await seedDemoData(handle.prisma));
-      const acme = manifest.organizations.find((o) => o.slug === "acme");
-      const admin = acme?.members.find((m) => m.email === "admin@acme.test");
-      if (!acme || !admin?.accessToken) throw new Error("demo data incomplete");
-      const ctx: BenchContext = {
-        database: "postgresql",
-        baseUrl: "",
-        serverPid: process.pid,
-        databaseUrl: url,
-        prisma: handle.prisma,
-        secret,
-        sql,
-        manifest,
-        orgId: acme.id,
-        admin: { token: admin.accessToken, membershipId: admin.membershipId },
-      };
-      await addMembers(ctx, Math.max(0, members - acme.members.length), 0);
-      await sql.query("VACUUM ANALYZE");
-      console.log(`Removing ${IDS} and restoring them, median ms of ${rounds} rounds, ${members} members`);
-      console.table(await benchRestore(ctx, rounds));
-    } finally {
-      await sql.end().catch(() => {});
-      await handle.close();
-    }
+  await withServiceBench("roster_restore_bench", members, async (ctx) => {
+    console.log(`Removing ${IDS} and restoring them, median ms of ${rounds} rounds, ${members} members`);
+    console.table(await benchRestore(ctx, rounds));
   });
 }
 

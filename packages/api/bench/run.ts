@@ -13,17 +13,15 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "@roster/config";
 import { freePort } from "@roster/config/net";
-import { seedDemoData } from "@roster/db/seed";
 import pg from "pg";
 import { startRoster } from "../../../apps/web/scripts/server";
-import { buildManifest } from "../src/services/demo-manifest";
 import { balancedUnavailable, benchBalanced } from "./balanced";
 import { benchList, type ListRow } from "./list";
 import { benchListStream, type ListStreamRow } from "./list-stream";
 import { benchSoak, benchThroughput, type SoakRow, type ThroughputRow } from "./load";
 import { benchRemovals, type RemovalRow } from "./removals";
 import { benchRestore, type RestoreRow } from "./restore";
-import { addMembers, type BenchContext } from "./support";
+import { prepareBench } from "./support";
 
 const SECRET = randomBytes(48).toString("base64url");
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
@@ -75,27 +73,18 @@ async function benchOn(database: "embedded" | "postgresql", env: Record<string, 
   const sql = new pg.Client({ connectionString: server.databaseUrl });
   await sql.connect();
   try {
-    const prisma = server.db.prisma;
-    const manifest = await buildManifest(prisma, SECRET, await seedDemoData(prisma));
-    const acme = manifest.organizations.find((o) => o.slug === "acme");
-    const admin = acme?.members.find((m) => m.email === "admin@acme.test");
-    if (!acme || !admin?.accessToken) throw new Error("demo data incomplete");
-    const ctx: BenchContext = {
-      database,
-      baseUrl: server.url,
-      serverPid: server.pid,
-      databaseUrl: server.databaseUrl,
-      prisma,
-      secret: SECRET,
-      sql,
-      manifest,
-      orgId: acme.id,
-      admin: { token: admin.accessToken, membershipId: admin.membershipId },
-    };
-    await addMembers(ctx, Math.max(0, MEMBERS - acme.members.length), 0);
-    // What autovacuum does to a database in service: statistics, and the GIN indexes' pending
-    // lists merged (straight after a bulk load every search would scan those lists linearly).
-    await sql.query("VACUUM ANALYZE");
+    const ctx = await prepareBench(
+      {
+        database,
+        baseUrl: server.url,
+        serverPid: server.pid,
+        databaseUrl: server.databaseUrl,
+        prisma: server.db.prisma,
+        secret: SECRET,
+        sql,
+      },
+      MEMBERS,
+    );
     const setupS = (performance.now() - started) / 1000;
     log(`${database}: app up and ${MEMBERS} members in ${setupS.toFixed(0)} s`);
 

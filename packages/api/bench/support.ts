@@ -1,9 +1,13 @@
 // What the benchmark sections share: the running app and its database, timing helpers, and a
 // fast way to add members (set-based SQL: the benchmark needs 100,000 of them in seconds).
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import type { DemoManifest } from "@roster/contract";
-import type { Db } from "@roster/db";
+import { type Db, openDb } from "@roster/db";
+import { applyMigrations } from "@roster/db/migrate";
+import { seedDemoData } from "@roster/db/seed";
 import pg from "pg";
+import { buildManifest } from "../src/services/demo-manifest";
 
 export interface BenchContext {
   /** "embedded" or "postgresql". */
@@ -108,4 +112,60 @@ export async function withScratchDatabase<T>(prefix: string, fn: (url: string) =
   } finally {
     await adminClient.end();
   }
+}
+
+/** A bench's parts before its organization is set up. */
+export type BenchBase = Omit<BenchContext, "manifest" | "orgId" | "admin">;
+
+/**
+ * Writes the demo data, grows acme to `members` memberships and does what autovacuum does to a
+ * database in service (statistics, and the GIN indexes' pending lists merged: straight after a
+ * bulk load every search would scan those lists linearly). Acme's admin makes the requests.
+ */
+export async function prepareBench(base: BenchBase, members: number): Promise<BenchContext> {
+  const manifest = await buildManifest(base.prisma, base.secret, await seedDemoData(base.prisma));
+  const acme = manifest.organizations.find((o) => o.slug === "acme");
+  const admin = acme?.members.find((m) => m.email === "admin@acme.test");
+  if (!acme || !admin?.accessToken) throw new Error("demo data incomplete");
+  const ctx: BenchContext = {
+    ...base,
+    manifest,
+    orgId: acme.id,
+    admin: { token: admin.accessToken, membershipId: admin.membershipId },
+  };
+  await addMembers(ctx, Math.max(0, members - acme.members.length), 0);
+  await base.sql.query("VACUUM ANALYZE");
+  return ctx;
+}
+
+/**
+ * A bench of the services alone (no web app) on a scratch PostgreSQL database: migrated, with an
+ * organization of `members` memberships; everything closed and dropped afterwards.
+ */
+export async function withServiceBench<T>(
+  prefix: string,
+  members: number,
+  fn: (ctx: BenchContext) => Promise<T>,
+): Promise<T> {
+  return withScratchDatabase(prefix, async (url) => {
+    await applyMigrations({ kind: "postgres", url });
+    const handle = await openDb({ kind: "postgres", url });
+    const sql = new pg.Client({ connectionString: url });
+    try {
+      await sql.connect();
+      const base: BenchBase = {
+        database: "postgresql",
+        baseUrl: "",
+        serverPid: process.pid,
+        databaseUrl: url,
+        prisma: handle.prisma,
+        secret: randomBytes(48).toString("base64url"),
+        sql,
+      };
+      return await fn(await prepareBench(base, members));
+    } finally {
+      await sql.end().catch(() => {});
+      await handle.close();
+    }
+  });
 }

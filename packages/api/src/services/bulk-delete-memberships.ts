@@ -24,6 +24,7 @@ import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, NotFoundError, PermissionDeniedError } from "../errors";
 import { metrics } from "../metrics";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
+import { auditInsert } from "./audit-events";
 import { type CurrentRules, readCallerRules, userRulesFrom } from "./current-caller";
 import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
 import {
@@ -237,13 +238,11 @@ export function removalStatement(
     ), purged AS (
       ${purgeExpiredSnapshots(windowDays)}
     ), audited AS (
-      INSERT INTO audit_events (org_id, actor_type, actor_id, actor_identity_id, event_type, target_type,
-                                target_id, batch_id, ip, user_agent, metadata)
-      SELECT ${orgId}::uuid, ${caller.kind}, ${caller.kind === "user" ? caller.userId : null}::uuid,
-             ${caller.kind === "identity" ? caller.identityId : null}::uuid, ${MEMBERSHIP_DELETED_EVENT},
-             'org_membership', t.target_id, ${origin.reqId}, ${origin.ip}, ${origin.userAgent?.slice(0, 512) ?? null},
-             t.metadata
-      FROM unnest(${targets.map((t) => t.id)}::text[], ${metadata}::jsonb[]) AS t(target_id, metadata)
+      ${auditInsert(caller, origin, MEMBERSHIP_DELETED_EVENT, {
+        targetId: Prisma.sql`t.target_id`,
+        metadata: Prisma.sql`t.metadata`,
+        from: Prisma.sql`unnest(${targets.map((t) => t.id)}::text[], ${metadata}::jsonb[]) AS t(target_id, metadata)`,
+      })}
     )
     SELECT count(*)::int AS n FROM removed`;
 }

@@ -35,6 +35,7 @@ import { type Db, Prisma } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { ConflictError, isConstraintViolation, NotFoundError, PermissionDeniedError } from "../errors";
 import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
+import { auditInsert } from "./audit-events";
 import type { RequestOrigin } from "./bulk-delete-memberships";
 import { type CurrentRules, readCallerRules } from "./current-caller";
 import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
@@ -211,7 +212,6 @@ function restoreStatement(
   origin: RequestOrigin,
   windowDays: number,
 ) {
-  const orgId = caller.organizationId;
   return Prisma.sql`
     WITH snap AS (
       SELECT s.id, s.membership, s.project_memberships FROM unnest(${plan.restorable.map((r) => r.snapshotId)}::uuid[]) AS k(id)
@@ -243,15 +243,13 @@ function restoreStatement(
     ), purged AS (
       ${purgeExpiredSnapshots(windowDays)}
     ), audited AS (
-      INSERT INTO audit_events (org_id, actor_type, actor_id, actor_identity_id, event_type, target_type,
-                                target_id, batch_id, ip, user_agent, metadata)
-      SELECT ${orgId}::uuid, ${caller.kind}, ${caller.kind === "user" ? caller.userId : null}::uuid,
-             ${caller.kind === "identity" ? caller.identityId : null}::uuid, ${MEMBERSHIP_RESTORED_EVENT},
-             'org_membership', m.id::text, ${origin.reqId}, ${origin.ip}, ${origin.userAgent?.slice(0, 512) ?? null},
-             jsonb_build_object('restoredBatchId', ${batchId}::text, 'userId', m.user_id,
-                                'email', coalesce(u.email, m.invite_email), 'role', m.role::text,
-                                'status', m.status::text)
-      FROM restored m LEFT JOIN users u ON u.id = m.user_id
+      ${auditInsert(caller, origin, MEMBERSHIP_RESTORED_EVENT, {
+        targetId: Prisma.sql`m.id::text`,
+        metadata: Prisma.sql`jsonb_build_object('restoredBatchId', ${batchId}::text, 'userId', m.user_id,
+                               'email', coalesce(u.email, m.invite_email), 'role', m.role::text,
+                               'status', m.status::text)`,
+        from: Prisma.sql`restored m LEFT JOIN users u ON u.id = m.user_id`,
+      })}
     )
     SELECT ${MEMBERSHIP_COLUMNS}, (SELECT count(*)::int FROM pms_restored) AS "projectMembershipCount"
     FROM restored m ORDER BY m.id`;
