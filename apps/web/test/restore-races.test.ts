@@ -108,6 +108,23 @@ describe("restore: races with other writers", () => {
   const present = async (emails: string[]) =>
     (await testDb()).orgMembership.count({ where: { id: { in: emails.map(id) } } });
 
+  /** Starts a restore, sees it wait on the held transaction, commits that, and returns the restore's answer. */
+  async function restoreAfterCommit(body: Record<string, unknown>): Promise<Outcome> {
+    if (!held) throw new Error("no transaction is held");
+    const pending = restore(body);
+    expect(await held.blocked()).toBe(1);
+    await held.end("COMMIT");
+    held = null;
+    return pending;
+  }
+
+  /** A 409 Conflict (the restore's answer to a clash), never a 500. */
+  const expectConflict = (out: Outcome) =>
+    expect({ status: out.status, error: out.error }, JSON.stringify(out.message)).toEqual({
+      status: 409,
+      error: "Conflict",
+    });
+
   it("a user added again by a transaction that commits while the restore waits: 409 memberExists, not 500", async () => {
     const batchId = await removed(["user003@acme.test", "user004@acme.test"]);
     held = await Held.begin();
@@ -115,16 +132,8 @@ describe("restore: races with other writers", () => {
       "INSERT INTO org_memberships (org_id, user_id, role, status, updated_at) VALUES ($1, $2, 'member', 'accepted', now())",
       [acmeId(), userId("user003@acme.test")],
     );
-    const pending = restore({ batchId });
-    expect(await held.blocked()).toBe(1);
-    await held.end("COMMIT");
-    held = null;
-
-    const out = await pending;
-    expect({ status: out.status, error: out.error }, JSON.stringify(out.message)).toEqual({
-      status: 409,
-      error: "Conflict",
-    });
+    const out = await restoreAfterCommit({ batchId });
+    expectConflict(out);
     expect(out.details).toEqual([{ membershipId: id("user003@acme.test"), reason: "memberExists" }]);
     // All or nothing: user004 did not come back either.
     expect(await present(["user003@acme.test", "user004@acme.test"])).toBe(0);
@@ -136,11 +145,7 @@ describe("restore: races with other writers", () => {
       "INSERT INTO org_memberships (org_id, user_id, role, status, updated_at) VALUES ($1, $2, 'member', 'accepted', now())",
       [acmeId(), userId("user005@acme.test")],
     );
-    const skipping = restore({ batchId: second, skipConflicts: true });
-    expect(await held.blocked()).toBe(1);
-    await held.end("COMMIT");
-    held = null;
-    const ok = await skipping;
+    const ok = await restoreAfterCommit({ batchId: second, skipConflicts: true });
     expect(ok.status, JSON.stringify(ok.message)).toBe(200);
     const data = ok.data as { memberships: { id: string }[]; skipped: unknown[] };
     expect(data.memberships.map((m) => m.id)).toEqual([id("user006@acme.test")]);
@@ -160,16 +165,8 @@ describe("restore: races with other writers", () => {
       project?.project_id,
       userId("user007@acme.test"),
     ]);
-    const pending = restore({ batchId });
-    expect(await held.blocked()).toBe(1);
-    await held.end("COMMIT");
-    held = null;
-
-    const out = await pending;
-    expect({ status: out.status, error: out.error }, JSON.stringify(out.message)).toEqual({
-      status: 409,
-      error: "Conflict",
-    });
+    const out = await restoreAfterCommit({ batchId });
+    expectConflict(out);
     expect(out.details).toEqual([
       { membershipId: id("user007@acme.test"), reason: "projectMemberExists", projectId: project?.project_id },
     ]);

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { DEMO_PASSWORD } from "@roster/db/seed";
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from "vitest";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -156,6 +156,16 @@ export interface AllowedProblem {
   url?: RegExp;
 }
 
+/**
+ * The console line a browser writes for a request that failed on purpose: `status` from the tRPC
+ * procedure `procedure` (e.g. "organizations.restoreMemberships").
+ */
+export const failedResource = (reason: string, status: number, procedure: string): AllowedProblem => ({
+  reason,
+  match: new RegExp(`^Failed to load resource: the server responded with a status of ${status}`),
+  url: new RegExp(`/api/trpc/${procedure.replaceAll(".", "\\.")}\\b`),
+});
+
 const allows = (a: AllowedProblem, p: BrowserProblem) => a.match.test(p.text) && (!a.url || a.url.test(p.url ?? ""));
 
 /**
@@ -182,20 +192,3 @@ export const PHONE = { width: 390, height: 844 } as const;
 
 /** The page's full width, scrolled content included: more than the viewport means sideways scrolling. */
 export const pageWidth = (page: Page): Promise<number> => page.evaluate(() => document.documentElement.scrollWidth);
-
-/** The members table's rows. */
-export const memberRows = (page: Page): Locator => page.getByTestId("member-row");
-
-/** One member's row, by email. */
-export const memberRow = (page: Page, email: string): Locator =>
-  page.locator(`[data-testid="member-row"][data-email="${email}"]`);
-
-/** A member row's checkbox. */
-export const rowCheckbox = (page: Page, email: string): Locator =>
-  memberRow(page, email).locator("input[type=checkbox]");
-
-/** Waits until the table shows members (not its loading placeholder) and returns their emails. */
-export async function shownEmails(page: Page): Promise<string[]> {
-  await memberRows(page).first().waitFor();
-  return memberRows(page).evaluateAll((rows) => rows.map((r) => r.getAttribute("data-email") ?? ""));
-}

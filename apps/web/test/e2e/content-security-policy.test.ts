@@ -1,10 +1,11 @@
 // Every page under the Content-Security-Policy the server sends: nothing is refused (no
 // `securitypolicyviolation` event, no console error), and each page still works, which shows that
 // its scripts ran. And the policy's point: no other page may frame Roster.
-import { memberOf, orgOf, reseed, tokenOf } from "@roster/api/testing";
+import { memberOf, reseed } from "@roster/api/testing";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { eventually, expectNoBrowserProblems, shownEmails, signIn, skipBrowserTests, useBrowser } from "./browser";
+import { eventually, expectNoBrowserProblems, signIn, skipBrowserTests, useBrowser } from "./browser";
+import { removedThroughApi, shownEmails } from "./members-page";
 
 interface Violation {
   page: string;
@@ -38,15 +39,9 @@ describe.skipIf(skipBrowserTests)("the Content-Security-Policy in the browser", 
   beforeAll(async () => {
     const manifest = await reseed();
     // One removal, so that the audit page has a batch to show.
-    const res = await fetch(`${inject("baseUrl")}/api/v2/organizations/${orgOf(manifest, "acme").id}/memberships`, {
-      method: "DELETE",
-      headers: {
-        authorization: `Bearer ${tokenOf(manifest, "acme", "admin@acme.test")}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ membershipIds: [memberOf(manifest, "acme", "user001@acme.test").membershipId] }),
-    });
-    expect(res.status).toBe(200);
+    await removedThroughApi(manifest, "admin@acme.test", [
+      memberOf(manifest, "acme", "user001@acme.test").membershipId,
+    ]);
   });
 
   it("refuses nothing on the sign-in, home and members pages, and they work", async () => {

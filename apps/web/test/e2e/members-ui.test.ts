@@ -5,18 +5,8 @@ import { memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  eventually,
-  expectNoBrowserProblems,
-  memberRow,
-  PHONE,
-  pageWidth,
-  rowCheckbox,
-  shownEmails,
-  signIn,
-  skipBrowserTests,
-  useBrowser,
-} from "./browser";
+import { eventually, expectNoBrowserProblems, PHONE, pageWidth, signIn, skipBrowserTests, useBrowser } from "./browser";
+import { memberRow, rowCheckbox, shownEmails } from "./members-page";
 
 const WIDTH = PHONE.width;
 

@@ -4,22 +4,18 @@
 // Every test starts from freshly written demo data.
 import { memberOf, orgOf, REQ_ID_TEXT, reseed, testDb } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
-import { beforeEach, describe, expect, inject, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   eventually,
   expectNoBrowserProblems,
-  memberRow,
+  failedResource,
   PHONE,
   pageWidth,
-  rowCheckbox,
-  shownEmails,
   signIn,
   skipBrowserTests,
   useBrowser,
 } from "./browser";
-
-const pad = (n: number) => String(n).padStart(3, "0");
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+import { memberRow, pad, range, removedThroughApi, rowCheckbox, shownEmails } from "./members-page";
 
 describe.skipIf(skipBrowserTests)("removing members in the browser", () => {
   const browser = useBrowser();
@@ -206,15 +202,7 @@ describe.skipIf(skipBrowserTests)("removing members in the browser", () => {
     await eventually(() => dialog.getByTestId("preview-summary").textContent()).toMatch(/^1 membership and /);
 
     // Behind the UI's back, after its preview: another admin removes that member through the API.
-    const res = await fetch(`${inject("baseUrl")}/api/v2/organizations/${acme.id}/memberships`, {
-      method: "DELETE",
-      headers: {
-        authorization: `Bearer ${memberOf(manifest, "acme", "admin2@acme.test").accessToken}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ membershipIds: [target.membershipId] }),
-    });
-    expect(res.status).toBe(200);
+    await removedThroughApi(manifest, "admin2@acme.test", [target.membershipId]);
 
     await dialog.getByLabel("Type confirm to remove").fill("confirm");
     await dialog.getByRole("button", { name: "Remove 1" }).click();
@@ -239,11 +227,11 @@ describe.skipIf(skipBrowserTests)("removing members in the browser", () => {
     expect(await dialog.getByLabel("Type confirm to remove").isDisabled()).toBe(true);
 
     expectNoBrowserProblems(t, [
-      {
-        reason: "the browser logs the deliberately provoked 404 of the removal request as a failed resource",
-        match: /^Failed to load resource: the server responded with a status of 404/,
-        url: /\/api\/trpc\/organizations\.bulkDeleteMemberships\b/,
-      },
+      failedResource(
+        "the browser logs the deliberately provoked 404 of the removal request as a failed resource",
+        404,
+        "organizations.bulkDeleteMemberships",
+      ),
     ]);
   });
 

@@ -8,19 +8,9 @@ import { memberOf, orgOf, reseed, testDb } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
 import type { Page } from "playwright-core";
 import { beforeEach, describe, expect, inject, it } from "vitest";
-import {
-  eventually,
-  expectNoBrowserProblems,
-  memberRow,
-  rowCheckbox,
-  shownEmails,
-  signIn,
-  skipBrowserTests,
-  useBrowser,
-} from "./browser";
+import { eventually, expectNoBrowserProblems, failedResource, signIn, skipBrowserTests, useBrowser } from "./browser";
+import { memberRow, pad, range, removedThroughApi, rowCheckbox, shownEmails } from "./members-page";
 
-const pad = (n: number) => String(n).padStart(3, "0");
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const PREVIEW = "organizations.previewBulkDeleteMemberships";
 
 /** A screenshot of the page as it is now, next to the tests' own (`<artifactsDir>/e2e/`). */
@@ -67,17 +57,15 @@ describe.skipIf(skipBrowserTests)("undoing a removal in the browser", { timeout:
   }
 
   /** A removal through the API, as admin@acme.test: its batch id. */
-  async function removedByApi(emails: string[]): Promise<string> {
-    const res = await fetch(`${inject("baseUrl")}/api/v2/organizations/${orgOf(manifest, "acme").id}/memberships`, {
-      method: "DELETE",
-      headers: {
-        authorization: `Bearer ${memberOf(manifest, "acme", "admin@acme.test").accessToken}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ membershipIds: emails.map(id) }),
+  const removedByApi = (emails: string[]): Promise<string> =>
+    removedThroughApi(manifest, "admin@acme.test", emails.map(id));
+
+  /** `email`'s user joins acme again, as a plain member: what restoring their removal as it was clashes with. */
+  async function joinedAgain(email: string): Promise<void> {
+    const prisma = await testDb();
+    await prisma.orgMembership.create({
+      data: { orgId: orgOf(manifest, "acme").id, userId: userId(email), role: "member", status: "accepted" },
     });
-    expect(res.status).toBe(200);
-    return res.headers.get("x-request-id") as string;
   }
 
   it("removes three members, presses Undo from the keyboard, and the three rows are back", async () => {
@@ -138,15 +126,7 @@ describe.skipIf(skipBrowserTests)("undoing a removal in the browser", { timeout:
     const toast = page.getByTestId("undo-toast");
     await toast.waitFor();
     // Meanwhile, someone adds the user again.
-    const prisma = await testDb();
-    await prisma.orgMembership.create({
-      data: {
-        orgId: orgOf(manifest, "acme").id,
-        userId: userId("user012@acme.test"),
-        role: "member",
-        status: "accepted",
-      },
-    });
+    await joinedAgain("user012@acme.test");
 
     await toast.getByRole("button", { name: "Undo" }).click();
     const error = page.getByTestId("toast-error");
@@ -161,14 +141,15 @@ describe.skipIf(skipBrowserTests)("undoing a removal in the browser", { timeout:
       "/orgs/acme/audit",
     );
     // Nothing was restored: the membership is the new one only.
+    const prisma = await testDb();
     expect(await prisma.orgMembership.count({ where: { id: id("user012@acme.test") } })).toBe(0);
 
     expectNoBrowserProblems(t, [
-      {
-        reason: "the browser logs the restore's 409 as a failed resource",
-        match: /^Failed to load resource: the server responded with a status of 409/,
-        url: /\/api\/trpc\/organizations\.restoreMemberships\b/,
-      },
+      failedResource(
+        "the browser logs the restore's 409 as a failed resource",
+        409,
+        "organizations.restoreMemberships",
+      ),
     ]);
   });
 
@@ -181,14 +162,7 @@ describe.skipIf(skipBrowserTests)("undoing a removal in the browser", { timeout:
     const plain = await removedByApi(["user021@acme.test", "user022@acme.test"]);
     const clashing = await removedByApi(["user023@acme.test", "user024@acme.test", "user025@acme.test"]);
     // user025 joined again since: restoring that batch as it was would clash.
-    await prisma.orgMembership.create({
-      data: {
-        orgId: orgOf(manifest, "acme").id,
-        userId: userId("user025@acme.test"),
-        role: "member",
-        status: "accepted",
-      },
-    });
+    await joinedAgain("user025@acme.test");
 
     await signIn(page, "admin@acme.test", "/orgs/acme/audit");
     const card = (batchId: string) => page.locator(`[data-testid="audit-batch"][data-batch-id="${batchId}"]`);
