@@ -102,20 +102,37 @@ export interface SoakRow {
   requests: number;
   perSecond: number;
   rssBeforeMb: number;
+  /** The resident memory after each quarter of the requests. */
+  rssQuartersMb: string;
   rssAfterMb: number;
 }
 
-/** `total` 1-id removal requests; the server's RSS after a warm-up and at the end. */
+/**
+ * `total` 1-id removal requests; the server's RSS after a warm-up, after each quarter, and at the
+ * end. Memory that only grows with the count (a leak) climbs quarter after quarter; a heap that
+ * settles rises in the first quarter and then stays.
+ */
 export async function benchSoak(ctx: BenchContext, total: number): Promise<SoakRow> {
   const pool = await addMembers(ctx, total + 200, 0);
   await drive(removeOne(ctx, pool.slice(0, 200)), { total: 200 });
   const before = rssMb(ctx.serverPid);
-  const load = await drive(removeOne(ctx, pool.slice(200)), { total });
+  const quarters: number[] = [];
+  const quarter = Math.ceil(total / 4);
+  let sent = 0;
+  let seconds = 0;
+  for (let q = 0; q < 4 && sent < total; q++) {
+    const n = Math.min(quarter, total - sent);
+    const load = await drive(removeOne(ctx, pool.slice(200 + sent, 200 + sent + n)), { total: n });
+    sent += load.requests;
+    seconds += load.requests / Math.max(load.perSecond, 1);
+    quarters.push(rssMb(ctx.serverPid));
+  }
   return {
     database: ctx.database,
-    requests: load.requests,
-    perSecond: load.perSecond,
+    requests: sent,
+    perSecond: Math.round(sent / seconds),
     rssBeforeMb: before,
+    rssQuartersMb: quarters.join(" / "),
     rssAfterMb: rssMb(ctx.serverPid),
   };
 }
