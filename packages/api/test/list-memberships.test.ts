@@ -34,12 +34,17 @@ async function expectOrdered(rows: ListedMembership[], by: Sort, dir: "asc" | "d
   expect(ids).toEqual(sorted.map((r) => r.id));
 }
 
-async function everyPage(orgId: string, sortBy: Sort, sortDir: "asc" | "desc"): Promise<ListedMembership[]> {
+async function everyPage(
+  orgId: string,
+  sortBy: Sort,
+  sortDir: "asc" | "desc",
+  search?: string,
+): Promise<ListedMembership[]> {
   const prisma = await testDb();
   const all: ListedMembership[] = [];
   let cursor: string | null = null;
   do {
-    const page = await listMemberships(prisma, orgId, { limit: 50, sortBy, sortDir, cursor });
+    const page = await listMemberships(prisma, orgId, { limit: 50, sortBy, sortDir, cursor, search });
     all.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
@@ -110,5 +115,53 @@ describe("the member list's sort keys", () => {
       SELECT sort_email, sort_name FROM org_memberships WHERE id = ${membershipId}::uuid`;
     expect(row?.sort_email).toBe("user200@acme.test");
     await expectOrdered(await everyPage(acme.id, "email", "asc"), "email", "asc");
+  });
+
+  /** What the search means: email, invite email or "first last" containing the term, any case. */
+  const matches = (m: ListedMembership, term: string) =>
+    [m.user?.email, m.inviteEmail, m.user && `${m.user.firstName ?? ""} ${m.user.lastName ?? ""}`].some((text) =>
+      text?.toLowerCase().includes(term.toLowerCase()),
+    );
+
+  it.each(["user01", "USER015@ACME", "invitee0", "acme.test", "zzz-nobody"])(
+    "searches %s by what it means, on every page",
+    async (term) => {
+      const acme = orgOf(manifest, "acme");
+      const all = await everyPage(acme.id, "email", "asc");
+      const found = await everyPage(acme.id, "email", "asc", term);
+      expect(found.map((m) => m.id).sort()).toEqual(
+        all
+          .filter((m) => matches(m, term))
+          .map((m) => m.id)
+          .sort(),
+      );
+    },
+  );
+
+  it("finds a name across the space between first and last, after a rename too", async () => {
+    const prisma = await testDb();
+    const acme = orgOf(manifest, "acme");
+    const { userId, membershipId } = memberOf(manifest, "acme", "user042@acme.test");
+    await prisma.user.update({ where: { id: userId as string }, data: { firstName: "Grace", lastName: "Hopper" } });
+    for (const term of ["race hop", "GRACE HOPPER", "e h"]) {
+      const found = await everyPage(acme.id, "email", "asc", term);
+      expect(
+        found.map((m) => m.id),
+        term,
+      ).toContain(membershipId);
+      const all = await everyPage(acme.id, "email", "asc");
+      expect(found.map((m) => m.id).sort(), term).toEqual(
+        all
+          .filter((m) => matches(m, term))
+          .map((m) => m.id)
+          .sort(),
+      );
+    }
+  });
+
+  it("takes % and _ in a term literally", async () => {
+    const acme = orgOf(manifest, "acme");
+    expect(await everyPage(acme.id, "email", "asc", "%")).toEqual([]);
+    expect(await everyPage(acme.id, "email", "asc", "user_01")).toEqual([]);
   });
 });
