@@ -3,7 +3,7 @@
 // whichever way a user or membership is written: compared here with the order computed from
 // the users and invites themselves, across pages, after renames, invites accepted, and writes
 // that try to set the keys directly.
-import type { ListedMembership } from "@roster/contract";
+import { type ListedMembership, ListMembershipsInput } from "@roster/contract";
 import { Prisma } from "@roster/db";
 import { beforeEach, describe, expect, it } from "vitest";
 import { listMemberships } from "../src/services/list-memberships";
@@ -163,5 +163,19 @@ describe("the member list's sort keys", () => {
     const acme = orgOf(manifest, "acme");
     expect(await everyPage(acme.id, "email", "asc", "%")).toEqual([]);
     expect(await everyPage(acme.id, "email", "asc", "user_01")).toEqual([]);
+  });
+
+  it("serves a page by its number as the cursor chain reaches it, and refuses a page with a cursor", async () => {
+    const prisma = await testDb();
+    const acme = orgOf(manifest, "acme");
+    const args = { limit: 30, sortBy: "name", sortDir: "asc" } as const;
+    const first = await listMemberships(prisma, acme.id, args);
+    const second = await listMemberships(prisma, acme.id, { ...args, cursor: first.nextCursor });
+    const third = await listMemberships(prisma, acme.id, { ...args, cursor: second.nextCursor });
+    expect((await listMemberships(prisma, acme.id, { ...args, page: 3 })).items).toEqual(third.items);
+    expect((await listMemberships(prisma, acme.id, { ...args, page: 1 })).items).toEqual(first.items);
+    const both = ListMembershipsInput.safeParse({ organizationId: acme.id, cursor: "30", page: 2 });
+    expect(both.error?.issues).toMatchObject([{ path: ["page"], message: "Give either a cursor or a page, not both" }]);
+    expect(ListMembershipsInput.safeParse({ organizationId: acme.id, page: 0 }).success).toBe(false);
   });
 });

@@ -77,12 +77,17 @@ export const MEMBER_STATUS_FILTERS = ["invited", "active", "inactive"] as const;
 
 /** The longest cursor a page can hand out (an offset below 10^9). */
 export const MAX_CURSOR_LENGTH = 9;
+/** The highest page number a list accepts (with `limit`, it bounds the offset below 10^9, as a cursor does). */
+export const MAX_PAGE = 1_000_000;
 
-export const ListMembershipsInput = z
+/** The list's fields (ListMembershipsInput adds that a cursor and a page exclude each other). */
+const ListMembershipsFields = z
   .object({
     organizationId: TrimmedUuid,
     /** Opaque: the `nextCursor` of the previous page (bounded: a longer one names no page). */
     cursor: z.string().max(MAX_CURSOR_LENGTH).regex(/^\d+$/, "Invalid cursor").nullish(),
+    /** A page by its number (1 is the first), for a pager that jumps; not together with `cursor`. */
+    page: z.number().int().min(1).max(MAX_PAGE).optional(),
     limit: z.number().int().min(1).max(500).default(50),
     /** Matches name, email or invite email, case-insensitively. */
     search: z.string().trim().max(200).optional(),
@@ -93,6 +98,11 @@ export const ListMembershipsInput = z
     sortDir: z.enum(["asc", "desc"]).default("asc"),
   })
   .strict();
+
+export const ListMembershipsInput = ListMembershipsFields.refine((v) => !(v.cursor && v.page), {
+  message: "Give either a cursor or a page, not both",
+  path: ["page"],
+});
 export type ListMembershipsInput = z.input<typeof ListMembershipsInput>;
 
 export const ListedMembership = MembershipWithUserDto.extend({
@@ -110,14 +120,14 @@ export const ListMembershipsOutput = z
 export type ListMembershipsOutput = z.infer<typeof ListMembershipsOutput>;
 
 /** Every membership of one organization, read in one pass (what GET .../memberships streams). */
-export const StreamMembershipsInput = ListMembershipsInput.pick({ organizationId: true }).strict();
+export const StreamMembershipsInput = ListMembershipsFields.pick({ organizationId: true }).strict();
 export type StreamMembershipsInput = z.infer<typeof StreamMembershipsInput>;
 
 /** The REST companion read: GET .../memberships. */
 export const ListMembershipsRestResponse = z.object({ users: z.array(MembershipWithUserDto) }).strict();
 export type ListMembershipsRestResponse = z.infer<typeof ListMembershipsRestResponse>;
 
-export const ListMembershipIdsInput = ListMembershipsInput.pick({
+export const ListMembershipIdsInput = ListMembershipsFields.pick({
   organizationId: true,
   search: true,
   role: true,

@@ -20,7 +20,7 @@ type MemberFilters = Pick<ListMembershipsInput, "search" | "role" | "status">;
 
 type ListArgs = MemberFilters &
   Required<Pick<ListMembershipsInput, "limit" | "sortBy" | "sortDir">> &
-  Pick<ListMembershipsInput, "cursor">;
+  Pick<ListMembershipsInput, "cursor" | "page">;
 
 /** A listed row: the membership, its user, and the number of its user's projects in the organization. */
 interface ListedRow extends MembershipRow, UserColumns {
@@ -74,7 +74,7 @@ function toListed(r: ListedRow): ListedMembership {
 }
 
 export async function listMemberships(prisma: Db, orgId: string, args: ListArgs): Promise<ListMembershipsOutput> {
-  const offset = args.cursor ? Number(args.cursor) : 0;
+  const offset = args.cursor ? Number(args.cursor) : ((args.page ?? 1) - 1) * args.limit;
   const where = filters(orgId, args);
   const dir = args.sortDir === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
   const [rows, total] = await Promise.all([

@@ -57,7 +57,7 @@ export function MembersView() {
     ...trpc.organizations.listMemberships.queryOptions({
       ...filters,
       limit: view.size,
-      cursor: view.page > 1 ? String((view.page - 1) * view.size) : null,
+      page: view.page,
       sortBy: view.sortBy,
       sortDir: view.sortDir,
     }),
