@@ -1,4 +1,4 @@
-import { verifyBearer } from "../src/auth/caller";
+import { sessionMemberStatement, verifyBearer } from "../src/auth/caller";
 import {
   membershipsStatement,
   removalStatement,
@@ -30,19 +30,8 @@ async function main(): Promise<void> {
       for (let pass = 0; pass < 2; pass++) {
         // The first pass warms the caches; the second is the one to read.
         console.log(`\n##### pass ${pass + 1} (${pass === 0 ? "cold" : "warm"})`);
-        await explain(
-          "check 3: the session",
-          `SELECT s.user_id, s.access_version, s.revoked_at, s.expires_at, s.last_used_at, u.email, u.is_locked
-         FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1::uuid`,
-          [claims.tokenVersionId],
-        );
-        await explain(
-          "check 5: the caller's membership",
-          `SELECT m.id, m.role, m.role_id, m.is_active, r.permissions FROM org_memberships m
-         LEFT JOIN org_roles r ON r.id = m.role_id
-         WHERE m.org_id = $1::uuid AND m.user_id = $2::uuid AND m.status = 'accepted' LIMIT 1`,
-          [acme.id, claims.userId],
-        );
+        const auth = sessionMemberStatement(claims.tokenVersionId, acme.id);
+        await explain("checks 3 and 5: the session, its user and the caller's membership", auth.text, auth.values);
         await sql.query("BEGIN");
         const read = membershipsStatement(acme.id, ids, caller.membership.id, true);
         await explain(`the locking read, ${IDS} ids`, read.text, read.values);

@@ -1,8 +1,8 @@
 // A removal through REST and through tRPC over HTTP, against the limit for this work: the same
-// SQL statements sent straight through `pg` on one connection (the two reads of checks 3 and 5,
-// then the removal's transaction, built by the service's own statement functions). The three are
+// SQL statements sent straight through `pg` on one connection (the one read of checks 3 and 5,
+// then the removal's transaction, all built by the server's own statement functions). The three are
 // run in turn, in a rotating order, each on fresh members, so they share the machine's load.
-import { verifyBearer } from "../src/auth/caller";
+import { sessionMemberStatement, verifyBearer } from "../src/auth/caller";
 import {
   membershipsStatement,
   removalStatement,
@@ -63,17 +63,8 @@ export function rawRemoval(ctx: BenchContext) {
   return async (ids: string[]): Promise<void> => {
     const caller = await callerPromise;
     const { sql } = ctx;
-    await sql.query(
-      `SELECT s.user_id, s.access_version, s.revoked_at, s.expires_at, s.last_used_at, u.email, u.is_locked
-       FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1::uuid`,
-      [claims.tokenVersionId],
-    );
-    await sql.query(
-      `SELECT m.id, m.role, m.role_id, m.is_active, r.permissions FROM org_memberships m
-       LEFT JOIN org_roles r ON r.id = m.role_id
-       WHERE m.org_id = $1::uuid AND m.user_id = $2::uuid AND m.status = 'accepted' LIMIT 1`,
-      [ctx.orgId, claims.userId],
-    );
+    const auth = sessionMemberStatement(claims.tokenVersionId, ctx.orgId);
+    await sql.query(auth.text, auth.values);
     await sql.query("BEGIN");
     try {
       const read = membershipsStatement(ctx.orgId, ids, caller.membership.id, true);

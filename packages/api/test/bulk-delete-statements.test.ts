@@ -110,6 +110,22 @@ describe("bulk delete: statements per request", () => {
     return { all, transaction: all.slice(begin, commit + 1), gaps, ms, deleted: out.memberships.length };
   }
 
+  it("verifies a user's bearer token (checks 1 to 5) in one statement", async () => {
+    const token = `Bearer ${tokenOf(manifest, "acme", "admin@acme.test")}`;
+    // The first call may also refresh the session's last-used time; the next is the steady state.
+    await verifyBearer(handle.prisma, token, getConfig().authSecret);
+    const sent: { sql: string; at: number }[] = [];
+    recording = sent;
+    try {
+      const caller = await verifyBearer(handle.prisma, token, getConfig().authSecret);
+      expect(caller).toMatchObject({ kind: "user", membership: { role: "admin" } });
+    } finally {
+      recording = null;
+    }
+    expect(sent.map((x) => x.sql)).toHaveLength(1);
+    expect(sent[0]?.sql).toMatch(/FROM auth_sessions s JOIN users u .* LEFT JOIN org_memberships m/s);
+  });
+
   it("sends the same, small number of statements for 1 id and for 1000 ids", async () => {
     const prisma = await testDb();
     const extra = await addPlainMembers(prisma, manifest, BULK, "stmt");

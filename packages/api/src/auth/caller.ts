@@ -2,8 +2,7 @@
 // contract. It reads the session and the membership on every call: no cache may let a revoked
 // session or a removed member through.
 import type { OrgRole, PermissionRule } from "@roster/contract";
-import type { Db } from "@roster/db";
-import { fromDbRole } from "@roster/db";
+import { type Db, fromDbRole, Prisma } from "@roster/db";
 import { ForbiddenError, NoOrganizationError, StaleSessionError, UnauthorizedError } from "../errors";
 import { rulesForRole } from "../permissions";
 import { IP_NOT_ALLOWED, ipAllowed } from "./ip";
@@ -51,31 +50,49 @@ const LAST_USED_GRANULARITY_MS = 60_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// Checks 3 and 5 run on every request, so each is one statement with its join written out: a
-// Prisma `select` of a relation costs a second round trip (measured: 4 statements per request
-// for the two checks; docs/performance.md).
+// Checks 3 and 5 run on every request, so they are read with their joins written out (a Prisma
+// `select` of a relation costs a second round trip): for a bearer token, both in one statement;
+// for a web sign-in, one each (its organization is known only per procedure). docs/performance.md.
 
-/** Check 3: the session exists, belongs to the user, is neither revoked nor expired, and its version matches. */
-export async function resolveSession(
+interface SessionClaims {
+  userId: string;
+  sessionId: string;
+  accessVersion: number;
+}
+
+/** The session's columns that check 3 reads, and its user's. */
+interface SessionRow {
+  userId: string;
+  accessVersion: number;
+  revokedAt: Date | null;
+  expiresAt: Date;
+  lastUsedAt: Date;
+  email: string;
+  isLocked: boolean;
+}
+
+/** The caller's membership columns that check 5 reads (all null when there is none). */
+interface MembershipColumns {
+  membershipId: string | null;
+  role: OrgRole | null;
+  roleId: string | null;
+  isActive: boolean | null;
+  permissions: unknown;
+}
+
+const SESSION_COLUMNS = Prisma.sql`
+  s.user_id AS "userId", s.access_version AS "accessVersion", s.revoked_at AS "revokedAt",
+  s.expires_at AS "expiresAt", s.last_used_at AS "lastUsedAt", u.email, u.is_locked AS "isLocked"`;
+
+/**
+ * Check 3 on the session as read: it exists, belongs to the user, is neither revoked nor expired,
+ * its version matches and its user is not locked. Refreshes its last-used time now and then.
+ */
+async function liveSession(
   prisma: Db,
-  claims: { userId: string; sessionId: string; accessVersion: number },
+  claims: SessionClaims,
+  session: SessionRow | undefined,
 ): Promise<SessionPrincipal> {
-  if (!UUID.test(claims.sessionId)) throw new StaleSessionError();
-  const [session] = await prisma.$queryRaw<
-    {
-      userId: string;
-      accessVersion: number;
-      revokedAt: Date | null;
-      expiresAt: Date;
-      lastUsedAt: Date;
-      email: string;
-      isLocked: boolean;
-    }[]
-  >`
-    SELECT s.user_id AS "userId", s.access_version AS "accessVersion", s.revoked_at AS "revokedAt",
-           s.expires_at AS "expiresAt", s.last_used_at AS "lastUsedAt", u.email, u.is_locked AS "isLocked"
-    FROM auth_sessions s JOIN users u ON u.id = s.user_id
-    WHERE s.id = ${claims.sessionId}::uuid`;
   const now = Date.now();
   if (
     !session ||
@@ -96,6 +113,31 @@ export async function resolveSession(
   return { userId: claims.userId, email: session.email, sessionId: claims.sessionId };
 }
 
+/** Check 5 on the membership as read: an active, accepted membership of the organization. */
+function memberCaller(
+  principal: SessionPrincipal,
+  organizationId: string,
+  m: MembershipColumns | undefined,
+): UserCaller {
+  if (!m?.membershipId || !m.role) throw new ForbiddenError("User not member of organization");
+  if (!m.isActive) throw new ForbiddenError("User organization membership is inactive");
+  return {
+    kind: "user",
+    ...principal,
+    organizationId,
+    membership: { id: m.membershipId, role: m.role, roleId: m.roleId },
+    rules: rulesForRole(m.role, m.permissions),
+  };
+}
+
+/** Check 3: the session exists, belongs to the user, is neither revoked nor expired, and its version matches. */
+export async function resolveSession(prisma: Db, claims: SessionClaims): Promise<SessionPrincipal> {
+  if (!UUID.test(claims.sessionId)) throw new StaleSessionError();
+  const [session] = await prisma.$queryRaw<SessionRow[]>`
+    SELECT ${SESSION_COLUMNS} FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${claims.sessionId}::uuid`;
+  return liveSession(prisma, claims, session);
+}
+
 /** Check 5: the user holds an active, accepted membership of the organization. */
 export async function resolveMembership(
   prisma: Db,
@@ -103,23 +145,42 @@ export async function resolveMembership(
   organizationId: string,
 ): Promise<UserCaller> {
   const [membership] = UUID.test(organizationId)
-    ? await prisma.$queryRaw<
-        { id: string; role: OrgRole; roleId: string | null; isActive: boolean; permissions: unknown }[]
-      >`
-        SELECT m.id, m.role::text AS role, m.role_id AS "roleId", m.is_active AS "isActive", r.permissions
+    ? await prisma.$queryRaw<MembershipColumns[]>`
+        SELECT m.id AS "membershipId", m.role::text AS role, m.role_id AS "roleId", m.is_active AS "isActive", r.permissions
         FROM org_memberships m LEFT JOIN org_roles r ON r.id = m.role_id
         WHERE m.org_id = ${organizationId}::uuid AND m.user_id = ${principal.userId}::uuid AND m.status = 'accepted'
         LIMIT 1`
     : [];
-  if (!membership) throw new ForbiddenError("User not member of organization");
-  if (!membership.isActive) throw new ForbiddenError("User organization membership is inactive");
-  return {
-    kind: "user",
-    ...principal,
-    organizationId,
-    membership: { id: membership.id, role: membership.role, roleId: membership.roleId },
-    rules: rulesForRole(membership.role, membership.permissions),
-  };
+  return memberCaller(principal, organizationId, membership);
+}
+
+/**
+ * Checks 3 and 5 for a user's token that names its organization, in one statement: the session
+ * with its user and, beside it, the user's membership of that organization. Judged in the
+ * contract's order (the session first), exactly as resolveSession and resolveMembership judge them.
+ */
+async function resolveSessionMember(prisma: Db, claims: SessionClaims, organizationId: string): Promise<UserCaller> {
+  if (!UUID.test(claims.sessionId)) throw new StaleSessionError();
+  const [row] = await prisma.$queryRaw<(SessionRow & MembershipColumns)[]>(
+    sessionMemberStatement(claims.sessionId, organizationId),
+  );
+  const principal = await liveSession(prisma, claims, row);
+  return memberCaller(principal, organizationId, row);
+}
+
+/**
+ * The one statement of checks 3 and 5 for a bearer token (exported, like the removal's
+ * statements, for the benchmark's raw-SQL baseline, which sends this very statement).
+ */
+export function sessionMemberStatement(sessionId: string, organizationId: string): Prisma.Sql {
+  const orgId = UUID.test(organizationId) ? organizationId : null;
+  return Prisma.sql`
+    SELECT ${SESSION_COLUMNS}, m.id AS "membershipId", m.role::text AS role, m.role_id AS "roleId",
+           m.is_active AS "isActive", r.permissions
+    FROM auth_sessions s JOIN users u ON u.id = s.user_id
+    LEFT JOIN org_memberships m ON m.org_id = ${orgId}::uuid AND m.user_id = s.user_id AND m.status = 'accepted'
+    LEFT JOIN org_roles r ON r.id = m.role_id
+    WHERE s.id = ${sessionId}::uuid`;
 }
 
 /** Check 1: the bearer token of an Authorization header, or null when there is none. */
@@ -182,11 +243,11 @@ export async function verifyBearer(
   const verified = await verifyTokenSignature(token, secret);
   if (verified.kind === "identity") return resolveIdentity(prisma, verified.claims, origin.ip ?? null);
   const claims = verified.claims;
-  const principal = await resolveSession(prisma, {
-    userId: claims.userId,
-    sessionId: claims.tokenVersionId,
-    accessVersion: claims.accessVersion,
-  });
-  if (!claims.organizationId) throw new NoOrganizationError();
-  return resolveMembership(prisma, principal, claims.organizationId);
+  const session = { userId: claims.userId, sessionId: claims.tokenVersionId, accessVersion: claims.accessVersion };
+  if (!claims.organizationId) {
+    // Check 3 still comes first: a stale session is a 401 StaleSession, not check 4's answer.
+    await resolveSession(prisma, session);
+    throw new NoOrganizationError();
+  }
+  return resolveSessionMember(prisma, session, claims.organizationId);
 }
