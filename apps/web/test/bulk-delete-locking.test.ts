@@ -7,9 +7,9 @@
 
 import { MSG, memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
-import pg from "pg";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { fixtures, grantEverything } from "./support/fixtures";
+import { HeldTransaction } from "./support/held-transaction";
 import { type Answer, restDelete } from "./support/races";
 import { activeAdminIds } from "./support/snapshots";
 
@@ -29,49 +29,16 @@ function inFlight(p: Promise<Answer>): { answer: Promise<Answer>; settled: () =>
  * A removal held open: the same locks as the service, in the same order (the rows in ascending
  * id order, then the organization when an active admin is among them), and the delete.
  */
-class HeldRemoval {
-  private constructor(
-    readonly client: pg.Client,
-    readonly pid: number,
-  ) {}
-
-  static async open(orgId: string, ids: string[], opts: { orgLock: boolean }): Promise<HeldRemoval> {
-    const client = new pg.Client({ connectionString: inject("databaseUrl") });
-    await client.connect();
-    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-    const held = new HeldRemoval(client, rows[0]?.pid as number);
-    await client.query("BEGIN");
-    const locked = await client.query(
-      "SELECT id FROM org_memberships WHERE org_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
-      [orgId, ids],
-    );
-    expect(locked.rowCount).toBe(ids.length);
-    if (opts.orgLock) await client.query("SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE", [orgId]);
-    await client.query("DELETE FROM org_memberships WHERE org_id = $1 AND id = ANY($2::uuid[])", [orgId, ids]);
-    return held;
-  }
-
-  /** Waits until some other session waits for this one's locks; returns how many do. */
-  async blocked(): Promise<number> {
-    for (let i = 0; i < 600; i++) {
-      const { rows } = await this.client.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-        [this.pid],
-      );
-      const n = rows[0]?.n ?? 0;
-      if (n > 0) return n;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return 0;
-  }
-
-  async end(how: "COMMIT" | "ROLLBACK"): Promise<void> {
-    try {
-      await this.client.query(how);
-    } finally {
-      await this.client.end();
-    }
-  }
+async function holdRemoval(orgId: string, ids: string[], opts: { orgLock: boolean }): Promise<HeldTransaction> {
+  const held = await HeldTransaction.begin();
+  const locked = await held.query(
+    "SELECT id FROM org_memberships WHERE org_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
+    [orgId, ids],
+  );
+  expect(locked.rowCount).toBe(ids.length);
+  if (opts.orgLock) await held.query("SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE", [orgId]);
+  await held.query("DELETE FROM org_memberships WHERE org_id = $1 AND id = ANY($2::uuid[])", [orgId, ids]);
+  return held;
 }
 
 describe("bulk delete: what a removal locks", () => {
@@ -81,7 +48,7 @@ describe("bulk delete: what a removal locks", () => {
   }
 
   let manifest: DemoManifest;
-  let held: HeldRemoval | null = null;
+  let held: HeldTransaction | null = null;
   beforeEach(async () => {
     manifest = await reseed();
   });
@@ -95,7 +62,7 @@ describe("bulk delete: what a removal locks", () => {
 
   it("a removal of member B completes while a removal of member A is open; one that includes A waits for it", async () => {
     const acme = orgOf(manifest, "acme");
-    held = await HeldRemoval.open(acme.id, [id("user001@acme.test")], { orgLock: false });
+    held = await holdRemoval(acme.id, [id("user001@acme.test")], { orgLock: false });
 
     const b = await restDelete(acme.id, token("admin@acme.test"), [id("user002@acme.test")]);
     expect(b.status, JSON.stringify(b.body)).toBe(200);
@@ -107,7 +74,7 @@ describe("bulk delete: what a removal locks", () => {
     const overlapping = inFlight(
       restDelete(acme.id, token("admin@acme.test"), [id("user003@acme.test"), id("user001@acme.test")]),
     );
-    expect(await held.blocked()).toBe(1);
+    expect(await held.waiters()).toHaveLength(1);
     expect(overlapping.settled()).toBe(false);
     await held.end("COMMIT");
     held = null;
@@ -124,13 +91,13 @@ describe("bulk delete: what a removal locks", () => {
     const prisma = await testDb();
     // A third admin, so that after A goes one admin's removal can still succeed.
     await prisma.orgMembership.update({ where: { id: id("user010@acme.test") }, data: { role: "admin" } });
-    held = await HeldRemoval.open(acme.id, [id("admin2@acme.test")], { orgLock: true });
+    held = await holdRemoval(acme.id, [id("admin2@acme.test")], { orgLock: true });
 
     const b = await restDelete(acme.id, token("admin@acme.test"), [id("user002@acme.test")]);
     expect(b.status, JSON.stringify(b.body)).toBe(200);
 
     const adminRemoval = inFlight(restDelete(acme.id, token("admin@acme.test"), [id("user010@acme.test")]));
-    expect(await held.blocked()).toBe(1);
+    expect(await held.waiters()).toHaveLength(1);
     expect(adminRemoval.settled()).toBe(false);
     await held.end("COMMIT");
     held = null;
@@ -145,9 +112,9 @@ describe("bulk delete: what a removal locks", () => {
     const prisma = await testDb();
     // A caller who is not an admin but holds every permission, so that both admins are targets.
     await grantEverything(fixtures(manifest), prisma, "user005@acme.test");
-    held = await HeldRemoval.open(acme.id, [id("admin2@acme.test")], { orgLock: true });
+    held = await holdRemoval(acme.id, [id("admin2@acme.test")], { orgLock: true });
     const lastAdmin = inFlight(restDelete(acme.id, token("user005@acme.test"), [id("admin@acme.test")]));
-    expect(await held.blocked()).toBe(1);
+    expect(await held.waiters()).toHaveLength(1);
     expect(lastAdmin.settled()).toBe(false);
     await held.end("COMMIT");
     held = null;
@@ -159,10 +126,10 @@ describe("bulk delete: what a removal locks", () => {
 
   it("a caller whose own membership is being removed waits, then is refused (check 5 under the lock)", async () => {
     const acme = orgOf(manifest, "acme");
-    held = await HeldRemoval.open(acme.id, [id("admin2@acme.test")], { orgLock: true });
+    held = await holdRemoval(acme.id, [id("admin2@acme.test")], { orgLock: true });
     // admin2 removes a plain member: no organization lock, but its own row is locked by the held removal.
     const byRemoved = inFlight(restDelete(acme.id, token("admin2@acme.test"), [id("user004@acme.test")]));
-    expect(await held.blocked()).toBe(1);
+    expect(await held.waiters()).toHaveLength(1);
     expect(byRemoved.settled()).toBe(false);
     await held.end("COMMIT");
     held = null;
@@ -176,16 +143,9 @@ describe("bulk delete: what a removal locks", () => {
   it("two requests by one caller do not wait for each other's lock on the caller's row", async () => {
     const acme = orgOf(manifest, "acme");
     // Held: a removal by admin, which share-locks admin's own row, as the service does.
-    const client = new pg.Client({ connectionString: inject("databaseUrl") });
-    await client.connect();
-    try {
-      await client.query("BEGIN");
-      await client.query("SELECT id FROM org_memberships WHERE id = $1 FOR SHARE", [id("admin@acme.test")]);
-      const answer = await restDelete(acme.id, token("admin@acme.test"), [id("user006@acme.test")]);
-      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-    } finally {
-      await client.query("ROLLBACK").catch(() => {});
-      await client.end();
-    }
+    held = await HeldTransaction.begin();
+    await held.query("SELECT id FROM org_memberships WHERE id = $1 FOR SHARE", [id("admin@acme.test")]);
+    const answer = await restDelete(acme.id, token("admin@acme.test"), [id("user006@acme.test")]);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   });
 });

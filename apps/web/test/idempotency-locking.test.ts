@@ -6,49 +6,18 @@
 // session at a time.
 import { orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
-import pg from "pg";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { HeldTransaction } from "./support/held-transaction";
 import { membershipsPath, type RawResponse, sendRaw } from "./support/http";
 
 const onPostgres = inject("databaseKind") === "postgres";
 
-/** A lock on membership rows, taken from its own connection and held until `release`. */
-class RowLock {
-  private constructor(
-    readonly client: pg.Client,
-    readonly pid: number,
-  ) {}
-
-  static async take(ids: string[]): Promise<RowLock> {
-    const client = new pg.Client({ connectionString: inject("databaseUrl") });
-    await client.connect();
-    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-    await client.query("BEGIN");
-    const locked = await client.query("SELECT id FROM org_memberships WHERE id = ANY($1::uuid[]) FOR UPDATE", [ids]);
-    expect(locked.rowCount).toBe(ids.length);
-    return new RowLock(client, rows[0]?.pid as number);
-  }
-
-  /** The server sessions waiting for this lock, once there is one (polls pg_stat_activity). */
-  async waiters(): Promise<number[]> {
-    for (let i = 0; i < 600; i++) {
-      const { rows } = await this.client.query<{ pid: number }>(
-        "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-        [this.pid],
-      );
-      if (rows.length > 0) return rows.map((r) => r.pid);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return [];
-  }
-
-  async release(): Promise<void> {
-    try {
-      await this.client.query("ROLLBACK");
-    } finally {
-      await this.client.end();
-    }
-  }
+/** A lock on membership rows, taken in a transaction of the test's own and held until it ends. */
+async function lockRows(ids: string[]): Promise<HeldTransaction> {
+  const held = await HeldTransaction.begin();
+  const locked = await held.query("SELECT id FROM org_memberships WHERE id = ANY($1::uuid[]) FOR UPDATE", [ids]);
+  expect(locked.rowCount).toBe(ids.length);
+  return held;
 }
 
 describe("Idempotency-Key: a request still running", () => {
@@ -58,12 +27,12 @@ describe("Idempotency-Key: a request still running", () => {
   }
 
   let manifest: DemoManifest;
-  let lock: RowLock | null = null;
+  let lock: HeldTransaction | null = null;
   beforeEach(async () => {
     manifest = await reseed();
   });
   afterEach(async () => {
-    await lock?.release().catch(() => {});
+    await lock?.end("ROLLBACK").catch(() => {});
     lock = null;
   });
 
@@ -83,7 +52,7 @@ describe("Idempotency-Key: a request still running", () => {
 
   it("a retry while the first runs answers 409 with Retry-After; once it commits, the retry gets its answer", async () => {
     const target = id("user020@acme.test");
-    lock = await RowLock.take([target]);
+    lock = await lockRows([target]);
     const first = remove([target], "in-flight");
     expect(await lock.waiters()).toHaveLength(1);
 
@@ -102,7 +71,7 @@ describe("Idempotency-Key: a request still running", () => {
     // Another caller's same key is not held.
     expect((await remove([id("user022@acme.test")], "in-flight", "admin2@acme.test")).status).toBe(200);
 
-    await lock.release();
+    await lock.end("ROLLBACK");
     lock = null;
     const answer = await first;
     expect(answer.status, answer.text).toBe(200);
@@ -117,14 +86,14 @@ describe("Idempotency-Key: a request still running", () => {
 
   it("a first request that fails with the database connection leaves the key free: the retry runs", async () => {
     const target = id("user023@acme.test");
-    lock = await RowLock.take([target]);
+    lock = await lockRows([target]);
     const first = remove([target], "crash");
     const [waiter] = await lock.waiters();
     // The server's session running the removal dies mid-transaction, as in a crash of it.
-    await lock.client.query("SELECT pg_terminate_backend($1)", [waiter]);
+    await lock.terminate(waiter as number);
     const failed = await first;
     expect(failed.status).toBeGreaterThanOrEqual(500);
-    await lock.release();
+    await lock.end("ROLLBACK");
     lock = null;
 
     const db = await testDb();

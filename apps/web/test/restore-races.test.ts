@@ -8,68 +8,12 @@
 
 import { memberOf, orgOf, reseed, testDb, tokenOf } from "@roster/api/testing";
 import type { DemoManifest } from "@roster/contract";
-import pg from "pg";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { HeldTransaction } from "./support/held-transaction";
 import type { Outcome } from "./support/http";
 import { rest } from "./support/surfaces";
 
 const onPostgres = inject("databaseKind") === "postgres";
-
-/**
- * A transaction of our own, held open, and a second connection that watches who waits for it:
- * inside a transaction pg_stat_activity is a snapshot taken at its first read, so a session
- * opened after that (a new pool connection of the server's) would never be seen from there.
- */
-class Held {
-  private constructor(
-    readonly client: pg.Client,
-    readonly watcher: pg.Client,
-    readonly pid: number,
-  ) {}
-
-  static async begin(): Promise<Held> {
-    const client = new pg.Client({ connectionString: inject("databaseUrl") });
-    const watcher = new pg.Client({ connectionString: inject("databaseUrl") });
-    await Promise.all([client.connect(), watcher.connect()]);
-    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-    await client.query("BEGIN");
-    return new Held(client, watcher, rows[0]?.pid as number);
-  }
-
-  query(sql: string, params: unknown[]) {
-    return this.client.query(sql, params);
-  }
-
-  /**
-   * Waits until `want` sessions wait on this one's locks, directly or queued behind another
-   * waiter (a second request for a row lock waits on the first, not on the holder).
-   */
-  async blocked(want = 1): Promise<number> {
-    let n = 0;
-    for (let i = 0; i < 600 && n < want; i++) {
-      const { rows } = await this.watcher.query<{ n: number }>(
-        `WITH RECURSIVE waiting(pid) AS (
-           SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))
-           UNION
-           SELECT a.pid FROM pg_stat_activity a JOIN waiting w ON w.pid = ANY(pg_blocking_pids(a.pid))
-         )
-         SELECT count(*)::int AS n FROM waiting`,
-        [this.pid],
-      );
-      n = rows[0]?.n ?? 0;
-      if (n < want) await new Promise((r) => setTimeout(r, 25));
-    }
-    return n;
-  }
-
-  async end(how: "COMMIT" | "ROLLBACK"): Promise<void> {
-    try {
-      await this.client.query(how);
-    } finally {
-      await Promise.all([this.client.end(), this.watcher.end()]);
-    }
-  }
-}
 
 describe("restore: races with other writers", () => {
   if (!onPostgres) {
@@ -78,7 +22,7 @@ describe("restore: races with other writers", () => {
   }
 
   let manifest: DemoManifest;
-  let held: Held | null = null;
+  let held: HeldTransaction | null = null;
   beforeEach(async () => {
     manifest = await reseed();
   });
@@ -112,7 +56,7 @@ describe("restore: races with other writers", () => {
   async function restoreAfterCommit(body: Record<string, unknown>): Promise<Outcome> {
     if (!held) throw new Error("no transaction is held");
     const pending = restore(body);
-    expect(await held.blocked()).toBe(1);
+    expect(await held.waiters({ queued: true })).toHaveLength(1);
     await held.end("COMMIT");
     held = null;
     return pending;
@@ -127,7 +71,7 @@ describe("restore: races with other writers", () => {
 
   it("a user added again by a transaction that commits while the restore waits: 409 memberExists, not 500", async () => {
     const batchId = await removed(["user003@acme.test", "user004@acme.test"]);
-    held = await Held.begin();
+    held = await HeldTransaction.begin();
     await held.query(
       "INSERT INTO org_memberships (org_id, user_id, role, status, updated_at) VALUES ($1, $2, 'member', 'accepted', now())",
       [acmeId(), userId("user003@acme.test")],
@@ -140,7 +84,7 @@ describe("restore: races with other writers", () => {
 
     // The same race with skipConflicts: the rest is restored and the clash listed as skipped.
     const second = await removed(["user005@acme.test", "user006@acme.test"]);
-    held = await Held.begin();
+    held = await HeldTransaction.begin();
     await held.query(
       "INSERT INTO org_memberships (org_id, user_id, role, status, updated_at) VALUES ($1, $2, 'member', 'accepted', now())",
       [acmeId(), userId("user005@acme.test")],
@@ -160,7 +104,7 @@ describe("restore: races with other writers", () => {
     const snapshot = await prisma.membershipSnapshot.findFirstOrThrow({ where: { batchId } });
     const [project] = snapshot.projectMemberships as { project_id: string }[];
     expect(project).toBeDefined();
-    held = await Held.begin();
+    held = await HeldTransaction.begin();
     await held.query("INSERT INTO project_memberships (project_id, user_id, updated_at) VALUES ($1, $2, now())", [
       project?.project_id,
       userId("user007@acme.test"),
@@ -177,10 +121,10 @@ describe("restore: races with other writers", () => {
     const emails = ["user008@acme.test", "user009@acme.test"];
     const batchId = await removed(emails);
     // Both requests get past their checks and wait on the organization's lock, then race for it.
-    held = await Held.begin();
+    held = await HeldTransaction.begin();
     await held.query("SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE", [acmeId()]);
     const both = [restore({ batchId }), restore({ batchId })];
-    expect(await held.blocked(2)).toBe(2);
+    expect(await held.waiters({ want: 2, queued: true })).toHaveLength(2);
     await held.end("ROLLBACK");
     held = null;
 
