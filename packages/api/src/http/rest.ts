@@ -179,8 +179,7 @@ async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unk
   const encoder = new TextEncoder();
   let ahead: Promise<IteratorResult<readonly unknown[]>> = pages.next();
   // The first page is awaited here, so its failure is still an error answer.
-  const first = await ahead;
-  ahead = Promise.resolve(first);
+  await ahead;
   let opened = false;
   let listed = false;
   const body = new ReadableStream<Uint8Array>({
