@@ -68,7 +68,14 @@ function walk(dir: string, out: string[]): void {
     return;
   }
   for (const e of entries) {
-    if (e.name === "node_modules" || e.name === ".next" || e.name === ".turbo" || e.name === "test") continue;
+    if (
+      e.name === "node_modules" ||
+      e.name === ".next" ||
+      e.name === ".turbo" ||
+      e.name === "test" ||
+      e.name === "bench"
+    )
+      continue;
     // written by the build itself
     if (e.name === "next-env.d.ts" || e.name === ".build-lock" || e.name.endsWith(".tsbuildinfo")) continue;
     const p = path.join(dir, e.name);

@@ -1,14 +1,9 @@
 // A removal through REST and through tRPC over HTTP, against the limit for this work: the same
 // SQL statements sent straight through `pg` on one connection (the one read of checks 3 and 5,
-// then the removal's transaction, all built by the server's own statement functions). The three are
+// then the removal's one statement, both built by the server's own statement functions). The three are
 // run in turn, in a rotating order, each on fresh members, so they share the machine's load.
 import { sessionMemberStatement, verifyBearer } from "../src/auth/caller";
-import {
-  membershipsStatement,
-  removalStatement,
-  type TargetRow,
-  toTargets,
-} from "../src/services/bulk-delete-memberships";
+import { fastGuard, oneStatementRemoval } from "../src/services/bulk-delete-memberships";
 import { addMembers, type BenchContext, median, round } from "./support";
 
 export interface RemovalRow {
@@ -50,8 +45,9 @@ async function viaTrpc(ctx: BenchContext, ids: string[]): Promise<void> {
 
 /**
  * The limit: what the database must be asked for one removal, sent raw. The session and the
- * caller's membership (checks 3 and 5, as the server reads them on every request), then BEGIN,
- * the locking read, the one writing statement and COMMIT.
+ * caller's membership (checks 3 and 5, as the server reads them on every request), then the
+ * removal's one statement (locking read, verdict and writes), as the server sends it for plain
+ * members.
  */
 export function rawRemoval(ctx: BenchContext) {
   const claims = JSON.parse(Buffer.from(ctx.admin.token.split(".")[1] ?? "", "base64url").toString()) as {
@@ -62,25 +58,16 @@ export function rawRemoval(ctx: BenchContext) {
   let n = 0;
   return async (ids: string[]): Promise<void> => {
     const caller = await callerPromise;
+    const guard = fastGuard(caller, ids);
+    if (caller.kind !== "user" || !guard) throw new Error("the bench's caller must be a user with a built-in role");
     const { sql } = ctx;
     const auth = sessionMemberStatement(claims.tokenVersionId, ctx.orgId);
     await sql.query(auth.text, auth.values);
-    await sql.query("BEGIN");
-    try {
-      const read = membershipsStatement(ctx.orgId, ids, caller.membership.id, true);
-      const { rows } = await sql.query<TargetRow>(read.text, read.values);
-      const targets = toTargets(rows).filter((t) => t.id !== caller.membership.id);
-      const write = removalStatement(caller, targets, {
-        reqId: `req-raw${String(n++).padStart(11, "0")}`,
-        ip: "127.0.0.1",
-        userAgent: "bench",
-      });
-      const { rows: out } = await sql.query<{ n: number }>(write.text, write.values);
-      if (out[0]?.n !== ids.length) throw new Error(`raw removal deleted ${out[0]?.n} of ${ids.length}`);
-      await sql.query("COMMIT");
-    } catch (err) {
-      await sql.query("ROLLBACK");
-      throw err;
+    const origin = { reqId: `req-raw${String(n++).padStart(11, "0")}`, ip: "127.0.0.1", userAgent: "bench" };
+    const removal = oneStatementRemoval(caller, ids, guard, origin);
+    const { rows } = await sql.query<{ removedCount: number }>(removal.text, removal.values);
+    if (rows[0]?.removedCount !== ids.length) {
+      throw new Error(`raw removal deleted ${rows[0]?.removedCount} of ${ids.length}`);
     }
   };
 }

@@ -1,17 +1,28 @@
-// bulkDeleteOrgMemberships: checks 9 to 13 of the contract and the effects of a 200, in one
-// transaction. (Checks 1 to 8 are the procedure builders' and run before this.) The preview runs
-// the same plan without locking or writing.
+// bulkDeleteOrgMemberships: checks 9 to 13 of the contract and the effects of a 200. (Checks 1
+// to 8 are the procedure builders' and run before this.) The preview runs the same judgement
+// without locking or writing.
 //
-// Locking, the least the invariants need:
+// The rules are judged in TypeScript, in one place (`judge`, and check 13's count in `plan`), on
+// rows read under locks. Locking, the least the invariants need:
 // - the rows a request deletes (FOR UPDATE) and the caller's own membership (FOR SHARE: a
 //   concurrent removal or demotion of the caller waits, two requests by one caller do not), all
 //   in one statement, in ascending id order, so two requests never wait for each other in a cycle;
 // - the organization's row (FOR NO KEY UPDATE) only when an active admin is among the targets,
 //   taken after the row locks, so removals of admins are serialised and check 13 counts what the
 //   previous one committed. Removals of non-admins cannot change that count and run concurrently.
-// A transaction's round trips: BEGIN, the locking read, [the organization lock, the admin count],
-// one statement that writes everything, COMMIT. That statement also keeps the snapshot a restore
-// puts back (membership-snapshots.ts) and purges a bounded number of expired snapshots.
+//
+// Two ways to run it, with the same locks and the same effects:
+// - One statement (the common case: a user with a built-in role removing members none of whom is
+//   an active admin or holds a custom role, no Idempotency-Key). Before sending it, `fastGuard`
+//   asks `judge` which target roles the caller's role may remove; the statement locks the rows,
+//   writes only if they are what that answer assumed (every id found, the caller's row unchanged,
+//   no target an active admin, every target's role among those), and returns the rows it locked.
+//   Nothing written: `judge` reads those rows for the refusal, or hands over to the transaction
+//   (an active admin needs check 13's count). A round trip and a commit, instead of four.
+// - A transaction: BEGIN, the locking read, [the organization lock, the admin count], one
+//   statement that writes everything, COMMIT.
+// The writing part is the same SQL in both (`effects`): it also keeps the snapshot a restore puts
+// back (membership-snapshots.ts) and purges a bounded number of expired snapshots.
 
 import { getConfig } from "@roster/config";
 import type {
@@ -22,10 +33,11 @@ import type {
 import { type Db, Prisma } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, NotFoundError, PermissionDeniedError } from "../errors";
+import { getLogger } from "../logger";
 import { metrics } from "../metrics";
-import { can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
+import { BUILT_IN_ROLE_RULES, can, privilegeBoundary, rulesForRole, rulesForSubject } from "../permissions";
 import { auditInsert } from "./audit-events";
-import { type CurrentRules, readCallerRules, userRulesFrom } from "./current-caller";
+import { readCallerRules, userRulesFrom } from "./current-caller";
 import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
 import {
   MEMBERSHIP_COLUMNS,
@@ -130,17 +142,63 @@ function permissionDenied(rules: PermissionRule[]): PermissionDeniedError {
   return new PermissionDeniedError("You are not allowed to delete on member", rulesForSubject(rules, "member"));
 }
 
+const LAST_ADMIN = "This action would leave the organization with no admin. Promote another user to admin first.";
+
+interface Judgement extends Plan {
+  /** No check failed on the rows, but an active admin is among the targets: check 13 must count. */
+  needsAdminCount: boolean;
+}
+
 /**
- * The caller's own membership as it is now (check 5 again, under the lock when there is one;
- * current-caller.ts). A user's row came with the targets; an identity's is read here.
+ * Checks 5 (again), 9, 10, 11 and 12 on the rows as read (under the locks when removing), in the
+ * contract's order. `own` is the caller's own membership now: for a user it came with the targets
+ * (undefined: gone), an identity's is read apart (see plan).
  */
-async function currentCallerRules(tx: Tx, caller: Caller, rows: Target[], lock: boolean): Promise<CurrentRules> {
-  if (caller.kind !== "user") return readCallerRules(tx, caller, lock);
+function judge(
+  caller: Caller,
+  ids: string[],
+  rows: Target[],
+  ownRules: { rules: PermissionRule[] } | { blocker: AppError },
+): Judgement {
+  const none = (blocker: AppError): Judgement => ({ targets: [], blocker, needsAdminCount: false });
+  if ("blocker" in ownRules) return none(ownRules.blocker);
+  const { rules } = ownRules;
+  if (!can(rules, "delete", "member")) return none(permissionDenied(rules));
+  // Check 10 is about a user's own membership; a machine identity's lives apart from user
+  // memberships, so its id is no target at all and answers check 11's 404 below.
+  if (caller.kind === "user" && ids.includes(caller.membership.id)) {
+    return none(new BadRequestError("You cannot delete your own organization membership"));
+  }
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const targets = ids.flatMap((id) => byId.get(id) ?? []);
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length > 0) {
+    return {
+      targets,
+      blocker: new NotFoundError(notFoundMessage(caller.organizationId, missing)),
+      needsAdminCount: false,
+    };
+  }
+  for (const t of targets) {
+    const beyond = beyondCallersRules(rules, t);
+    if (beyond) return { targets, blocker: beyond, needsAdminCount: false };
+  }
+  return { targets, blocker: null, needsAdminCount: targets.some(isActiveAdmin) };
+}
+
+/** Check 12 for one target: the caller's rules must cover the target's. */
+function beyondCallersRules(rules: PermissionRule[], t: Pick<Target, "id" | "role" | "customRole">) {
+  return privilegeBoundary(rules, rulesForRole(t.role, t.customRole?.permissions), {
+    kind: "member",
+    membershipId: t.id,
+  });
+}
+
+/** A user's own membership among the rows read (check 5 again; current-caller.ts). */
+function ownRulesIn(caller: Caller & { kind: "user" }, rows: Target[]) {
   const own = rows.find((r) => r.id === caller.membership.id);
   return userRulesFrom(own && { ...own, permissions: own.customRole?.permissions });
 }
-
-const LAST_ADMIN = "This action would leave the organization with no admin. Promote another user to admin first.";
 
 /**
  * Checks 9 to 13 against the current rows. With `lock` (inside the removal's transaction) the
@@ -156,40 +214,21 @@ async function plan(tx: Tx, caller: Caller, ids: string[], lock: boolean): Promi
   // this organization can be targets (a machine identity's membership lives elsewhere).
   const ownId = caller.kind === "user" ? caller.membership.id : null;
   const rows = toTargets(await tx.$queryRaw<TargetRow[]>(membershipsStatement(orgId, ids, ownId, lock)));
-  const current = await currentCallerRules(tx, caller, rows, lock);
-  if ("blocker" in current) return { targets: [], blocker: current.blocker };
-  const { rules } = current;
-  if (!can(rules, "delete", "member")) return { targets: [], blocker: permissionDenied(rules) };
-  // Check 10 is about a user's own membership; a machine identity's lives apart from user
-  // memberships, so its id is no target at all and answers check 11's 404 below.
-  if (caller.kind === "user" && ids.includes(caller.membership.id)) {
-    return { targets: [], blocker: new BadRequestError("You cannot delete your own organization membership") };
-  }
-
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const targets = ids.flatMap((id) => byId.get(id) ?? []);
-  const missing = ids.filter((id) => !byId.has(id));
-  if (missing.length > 0) return { targets, blocker: new NotFoundError(notFoundMessage(orgId, missing)) };
-
-  for (const t of targets) {
-    const targetRules = rulesForRole(t.role, t.customRole?.permissions);
-    const beyond = privilegeBoundary(rules, targetRules, { kind: "member", membershipId: t.id });
-    if (beyond) return { targets, blocker: beyond };
-  }
+  const own = caller.kind === "user" ? ownRulesIn(caller, rows) : await readCallerRules(tx, caller, lock);
+  const { targets, blocker, needsAdminCount } = judge(caller, ids, rows, own);
+  if (blocker || !needsAdminCount) return { targets, blocker };
 
   // Check 13: removing an active admin must leave at least one behind. (An organization that
   // already has none is not made worse by removing non-admins, so those need no count and no
   // organization lock.) The count is its own statement, after the lock: in READ COMMITTED each
   // statement sees what committed before it started, so it sees the previous holder's removals.
-  if (targets.some(isActiveAdmin)) {
-    // NO KEY UPDATE: it conflicts with itself but not with the key-share locks of foreign keys.
-    if (lock) await tx.$executeRaw`SELECT 1 FROM organizations WHERE id = ${orgId}::uuid FOR NO KEY UPDATE`;
-    const [row] = await tx.$queryRaw<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM org_memberships
-      WHERE org_id = ${orgId}::uuid AND role = 'admin' AND status = 'accepted' AND is_active
-        AND NOT (id = ANY(${ids}::uuid[]))`;
-    if ((row?.n ?? 0) === 0) return { targets, blocker: new BadRequestError(LAST_ADMIN) };
-  }
+  // NO KEY UPDATE: it conflicts with itself but not with the key-share locks of foreign keys.
+  if (lock) await tx.$executeRaw`SELECT 1 FROM organizations WHERE id = ${orgId}::uuid FOR NO KEY UPDATE`;
+  const [row] = await tx.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM org_memberships
+    WHERE org_id = ${orgId}::uuid AND role = 'admin' AND status = 'accepted' AND is_active
+      AND NOT (id = ANY(${ids}::uuid[]))`;
+  if ((row?.n ?? 0) === 0) return { targets, blocker: new BadRequestError(LAST_ADMIN) };
   return { targets, blocker: null };
 }
 
@@ -202,12 +241,41 @@ async function countProjectMemberships(tx: Tx, orgId: string, targets: Target[])
 }
 
 /**
- * The effects of a 200 in one statement (one round trip): the organization memberships, the
- * removed users' project memberships in this organization's projects (their role rows go by ON
- * DELETE CASCADE), one audit event per membership, the per-row values travelling as arrays, and
- * the snapshot of what went (kept `windowDays`; none with 0), with expired snapshots purged.
- * Every row it deletes was locked by the locking read, so it deletes exactly the targets; it
- * answers how many memberships it deleted.
+ * The effects of a 200, as the parts of one statement after a part named `doomed` (the rows to
+ * delete: `id`, `user_id`, `metadata` for the audit event, `ord` their order in the request): the
+ * organization memberships, the removed users' project memberships in this organization's
+ * projects (their role rows go by ON DELETE CASCADE), one audit event per membership, and the
+ * snapshot of what went (kept `windowDays`; none with 0), with expired snapshots purged. Every
+ * row it deletes is locked before (by the transaction's locking read or by the statement's own),
+ * so it deletes exactly the doomed rows. A doomed part with no rows writes nothing at all.
+ */
+function effects(caller: Caller, origin: RequestOrigin, windowDays: number): Prisma.Sql {
+  const orgId = caller.organizationId;
+  return Prisma.sql`
+    removed AS (
+      DELETE FROM org_memberships m USING doomed d
+      WHERE m.id = d.id AND m.org_id = ${orgId}::uuid
+      RETURNING m.*
+    ), projects_left AS (
+      DELETE FROM project_memberships pm USING doomed d, projects p
+      WHERE pm.user_id = d.user_id AND pm.project_id = p.id AND p.org_id = ${orgId}::uuid
+      RETURNING pm.*
+    ), snapshot AS (
+      ${snapshotInsert(orgId, origin.reqId, windowDays)}
+    ), purged AS (
+      ${purgeExpiredSnapshots(windowDays, Prisma.sql`EXISTS (SELECT 1 FROM doomed)`)}
+    ), audited AS (
+      ${auditInsert(caller, origin, MEMBERSHIP_DELETED_EVENT, {
+        targetId: Prisma.sql`d.id::text`,
+        metadata: Prisma.sql`d.metadata`,
+        from: Prisma.sql`doomed d ORDER BY d.ord`,
+      })}
+    )`;
+}
+
+/**
+ * The writing statement of the transaction (one round trip), for targets judged and locked
+ * already; the per-row values travel as arrays. It answers how many memberships it deleted.
  */
 export function removalStatement(
   caller: Caller,
@@ -215,35 +283,14 @@ export function removalStatement(
   origin: RequestOrigin,
   windowDays: number = getConfig().restoreWindowDays,
 ): Prisma.Sql {
-  const orgId = caller.organizationId;
   const metadata = targets.map((t) =>
-    JSON.stringify({
-      userId: t.userId,
-      email: t.userEmail ?? t.inviteEmail,
-      role: t.role,
-      status: t.status,
-    }),
+    JSON.stringify({ userId: t.userId, email: t.userEmail ?? t.inviteEmail, role: t.role, status: t.status }),
   );
   return Prisma.sql`
-    WITH removed AS (
-      DELETE FROM org_memberships m USING unnest(${targets.map((t) => t.id)}::uuid[]) AS k(id)
-      WHERE m.id = k.id AND m.org_id = ${orgId}::uuid
-      RETURNING m.*
-    ), projects_left AS (
-      DELETE FROM project_memberships pm USING unnest(${userIdsOf(targets)}::uuid[]) AS k(id), projects p
-      WHERE pm.user_id = k.id AND pm.project_id = p.id AND p.org_id = ${orgId}::uuid
-      RETURNING pm.*
-    ), snapshot AS (
-      ${snapshotInsert(orgId, origin.reqId, windowDays)}
-    ), purged AS (
-      ${purgeExpiredSnapshots(windowDays)}
-    ), audited AS (
-      ${auditInsert(caller, origin, MEMBERSHIP_DELETED_EVENT, {
-        targetId: Prisma.sql`t.target_id`,
-        metadata: Prisma.sql`t.metadata`,
-        from: Prisma.sql`unnest(${targets.map((t) => t.id)}::text[], ${metadata}::jsonb[]) AS t(target_id, metadata)`,
-      })}
-    )
+    WITH doomed AS (
+      SELECT * FROM unnest(${targets.map((t) => t.id)}::uuid[], ${targets.map((t) => t.userId)}::uuid[],
+                           ${metadata}::jsonb[]) WITH ORDINALITY AS d(id, user_id, metadata, ord)
+    ), ${effects(caller, origin, windowDays)}
     SELECT count(*)::int AS n FROM removed`;
 }
 
@@ -257,6 +304,90 @@ async function removeIn(tx: Tx, caller: Caller, ids: string[], origin: RequestOr
   const removed = row?.n ?? 0;
   // Cannot differ while the rows are locked; if it ever did, nothing must be committed.
   if (removed !== targets.length) throw new Error(`removed ${removed} of ${targets.length} locked memberships`);
+  return { memberships: targets.map(toMembershipDto) };
+}
+
+/** The built-in roles. */
+const BUILT_IN_ROLES = Object.keys(BUILT_IN_ROLE_RULES) as (keyof typeof BUILT_IN_ROLE_RULES)[];
+
+/**
+ * What the one-statement removal may assume, from the rules themselves: the caller's role as
+ * check 5 read it, and the built-in target roles check 12 lets that role remove. Null when the
+ * statement cannot stand in for the transaction: a machine identity or a custom role as caller
+ * (their rules live in other rows), no right to delete members (check 9 answers), or the caller's
+ * own id among the targets (check 10 answers).
+ */
+export function fastGuard(caller: Caller, ids: string[]): { ownRole: string; removableRoles: string[] } | null {
+  if (caller.kind !== "user" || caller.membership.role === "custom" || ids.includes(caller.membership.id)) return null;
+  if (!can(caller.rules, "delete", "member")) return null;
+  const removableRoles = BUILT_IN_ROLES.filter(
+    (role) => !beyondCallersRules(caller.rules, { id: "", role, customRole: null }),
+  );
+  return { ownRole: caller.membership.role, removableRoles };
+}
+
+/**
+ * The removal in one statement: the locking read of membershipsStatement, a verdict on the rows
+ * it locked (`guard`'s assumptions, checked on them), the effects when the verdict holds, and the
+ * locked rows with how many were removed.
+ */
+export function oneStatementRemoval(
+  caller: Caller & { kind: "user" },
+  ids: string[],
+  guard: { ownRole: string; removableRoles: string[] },
+  origin: RequestOrigin,
+  windowDays: number = getConfig().restoreWindowDays,
+): Prisma.Sql {
+  const own = caller.membership.id;
+  return Prisma.sql`
+    WITH locked AS MATERIALIZED (
+      ${membershipsStatement(caller.organizationId, ids, own, true)}
+    ), verdict AS MATERIALIZED (
+      SELECT (SELECT count(*) FROM locked WHERE id <> ${own}::uuid) = ${ids.length}::int
+         AND EXISTS (SELECT 1 FROM locked WHERE id = ${own}::uuid AND role = ${guard.ownRole}
+                     AND status = 'accepted' AND "isActive")
+         AND NOT EXISTS (SELECT 1 FROM locked WHERE id <> ${own}::uuid
+                         AND (role <> ALL(${guard.removableRoles}::text[])
+                              OR (role = 'admin' AND status = 'accepted' AND "isActive"))) AS ok
+    ), doomed AS (
+      SELECT l.id, l."userId" AS user_id, k.ord,
+             jsonb_build_object('userId', l."userId", 'email', coalesce(l."userEmail", l."inviteEmail"),
+                                'role', l.role, 'status', l.status) AS metadata
+      FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS k(id, ord) JOIN locked l ON l.id = k.id
+      WHERE (SELECT ok FROM verdict)
+    ), ${effects(caller, origin, windowDays)}
+    SELECT l.*, (SELECT count(*)::int FROM removed) AS "removedCount" FROM locked l`;
+}
+
+/**
+ * The removal as one statement (see the top of this file), or null when it must run as a
+ * transaction: the statement's assumptions did not hold and `judge` finds no refusal either.
+ */
+async function removeInOneStatement(
+  prisma: Db,
+  caller: Caller,
+  ids: string[],
+  origin: RequestOrigin,
+): Promise<BulkDeleteMembershipsResponse | null> {
+  const guard = fastGuard(caller, ids);
+  if (!guard || caller.kind !== "user") return null;
+  const rows = await prisma.$queryRaw<(TargetRow & { removedCount: number })[]>(
+    oneStatementRemoval(caller, ids, guard, origin),
+  );
+  const locked = toTargets(rows);
+  const { targets, blocker, needsAdminCount } = judge(caller, ids, locked, ownRulesIn(caller, locked));
+  const removed = rows[0]?.removedCount ?? 0;
+  if (removed === 0) {
+    if (blocker) throw blocker;
+    return null;
+  }
+  // Committed. The guard is judge's own answer, so they agree; if they ever did not, say so loudly.
+  if (blocker || needsAdminCount || removed !== ids.length) {
+    getLogger().error(
+      { reqId: origin.reqId, removed, blocker: blocker?.message, needsAdminCount },
+      "one-statement removal wrote what the rules would have refused",
+    );
+  }
   return { memberships: targets.map(toMembershipDto) };
 }
 
@@ -290,8 +421,10 @@ export async function bulkDeleteMemberships(
     if (blocker) throw blocker;
     return { memberships: [] };
   }
-  const result = await prisma.$transaction((tx) => removeIn(tx, caller, ids, origin), TRANSACTION);
-  // Committed: counted here, after the transaction, so a rolled-back removal is never counted.
+  const result =
+    (await removeInOneStatement(prisma, caller, ids, origin)) ??
+    (await prisma.$transaction((tx) => removeIn(tx, caller, ids, origin), TRANSACTION));
+  // Committed: counted here, after the write, so a rolled-back removal is never counted.
   metrics().membershipsRemoved.inc(result.memberships.length);
   return result;
 }

@@ -65,10 +65,13 @@ export function snapshotInsert(orgId: string, batchId: string, windowDays: numbe
     WHERE ${windowDays}::int > 0`;
 }
 
-/** At most PURGE_LIMIT snapshots older than the window, oldest first, skipping rows a restore holds. */
-export function purgeExpiredSnapshots(windowDays: number): Prisma.Sql {
+/**
+ * At most PURGE_LIMIT snapshots older than the window, oldest first, skipping rows a restore
+ * holds; only when `onlyIf` (an SQL condition) holds, so a statement that writes nothing purges nothing.
+ */
+export function purgeExpiredSnapshots(windowDays: number, onlyIf: Prisma.Sql = Prisma.sql`true`): Prisma.Sql {
   return Prisma.sql`
-    DELETE FROM membership_snapshots WHERE id IN (
+    DELETE FROM membership_snapshots WHERE (${onlyIf}) AND id IN (
       SELECT id FROM membership_snapshots
       WHERE created_at < now() - make_interval(days => ${windowDays}::int)
       ORDER BY created_at LIMIT ${PURGE_LIMIT} FOR UPDATE SKIP LOCKED)`;
