@@ -242,23 +242,26 @@ async function countProjectMemberships(tx: Tx, orgId: string, targets: Target[])
 
 /**
  * The effects of a 200, as the parts of one statement after a part named `doomed` (the rows to
- * delete: `id`, `user_id`, `metadata` for the audit event, `ord` their order in the request): the
- * organization memberships, the removed users' project memberships in this organization's
- * projects (their role rows go by ON DELETE CASCADE), one audit event per membership, and the
- * snapshot of what went (kept `windowDays`; none with 0), with expired snapshots purged. Every
- * row it deletes is locked before (by the transaction's locking read or by the statement's own),
- * so it deletes exactly the doomed rows. A doomed part with no rows writes nothing at all.
+ * delete: `id`, `user_id`, and `metadata` for the audit event): the organization memberships, the
+ * removed users' project memberships in this organization's projects (their role rows go by ON
+ * DELETE CASCADE), one audit event per membership, and the snapshot of what went (kept
+ * `windowDays`; none with 0), with expired snapshots purged. Every row it deletes is locked before
+ * (by the transaction's locking read or by the statement's own), so it deletes exactly the doomed
+ * rows. A doomed part with no rows writes nothing at all. The deletes look their rows up by
+ * `= ANY(ARRAY(...))`, which the planner probes the index with, where a join with the doomed rows
+ * made it hash the organization's whole membership table.
  */
 function effects(caller: Caller, origin: RequestOrigin, windowDays: number): Prisma.Sql {
   const orgId = caller.organizationId;
   return Prisma.sql`
     removed AS (
-      DELETE FROM org_memberships m USING doomed d
-      WHERE m.id = d.id AND m.org_id = ${orgId}::uuid
+      DELETE FROM org_memberships m
+      WHERE m.id = ANY(ARRAY(SELECT id FROM doomed)) AND m.org_id = ${orgId}::uuid
       RETURNING m.*
     ), projects_left AS (
-      DELETE FROM project_memberships pm USING doomed d, projects p
-      WHERE pm.user_id = d.user_id AND pm.project_id = p.id AND p.org_id = ${orgId}::uuid
+      DELETE FROM project_memberships pm USING projects p
+      WHERE pm.user_id = ANY(ARRAY(SELECT user_id FROM doomed WHERE user_id IS NOT NULL))
+        AND pm.project_id = p.id AND p.org_id = ${orgId}::uuid
       RETURNING pm.*
     ), snapshot AS (
       ${snapshotInsert(orgId, origin.reqId, windowDays)}
@@ -268,7 +271,7 @@ function effects(caller: Caller, origin: RequestOrigin, windowDays: number): Pri
       ${auditInsert(caller, origin, MEMBERSHIP_DELETED_EVENT, {
         targetId: Prisma.sql`d.id::text`,
         metadata: Prisma.sql`d.metadata`,
-        from: Prisma.sql`doomed d ORDER BY d.ord`,
+        from: Prisma.sql`doomed d`,
       })}
     )`;
 }
@@ -289,7 +292,7 @@ export function removalStatement(
   return Prisma.sql`
     WITH doomed AS (
       SELECT * FROM unnest(${targets.map((t) => t.id)}::uuid[], ${targets.map((t) => t.userId)}::uuid[],
-                           ${metadata}::jsonb[]) WITH ORDINALITY AS d(id, user_id, metadata, ord)
+                           ${metadata}::jsonb[]) AS d(id, user_id, metadata)
     ), ${effects(caller, origin, windowDays)}
     SELECT count(*)::int AS n FROM removed`;
 }
@@ -350,11 +353,11 @@ export function oneStatementRemoval(
                          AND (role <> ALL(${guard.removableRoles}::text[])
                               OR (role = 'admin' AND status = 'accepted' AND "isActive"))) AS ok
     ), doomed AS (
-      SELECT l.id, l."userId" AS user_id, k.ord,
+      SELECT l.id, l."userId" AS user_id,
              jsonb_build_object('userId', l."userId", 'email', coalesce(l."userEmail", l."inviteEmail"),
                                 'role', l.role, 'status', l.status) AS metadata
-      FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS k(id, ord) JOIN locked l ON l.id = k.id
-      WHERE (SELECT ok FROM verdict)
+      FROM locked l
+      WHERE l.id <> ${own}::uuid AND (SELECT ok FROM verdict)
     ), ${effects(caller, origin, windowDays)}
     SELECT l.*, (SELECT count(*)::int FROM removed) AS "removedCount" FROM locked l`;
 }
