@@ -179,7 +179,15 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     // Both instances start at once (the build is shared: it was made by the global setup).
     const started = await Promise.allSettled(
       ports.map((port, i) =>
-        startWebServer({ config, databaseUrl: instanceDatabaseUrl, port, env, output: logTo(`web${i + 1}`) }),
+        startWebServer({
+          config,
+          databaseUrl: instanceDatabaseUrl,
+          port,
+          // PgBouncer 1.18 in transaction mode does not carry a connection's prepared statements
+          // from one transaction to the next (docs/deploy.md).
+          env: route === "pgbouncer" ? { DATABASE_PREPARED_STATEMENTS: "off", ...env } : env,
+          output: logTo(`web${i + 1}`),
+        }),
       ),
     );
     for (const s of started) if (s.status === "fulfilled") instances.push(s.value);

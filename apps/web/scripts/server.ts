@@ -49,7 +49,7 @@ async function openOwned(config: Config): Promise<DbHandle> {
   const embedded = await startEmbeddedServer(config.database.dir).catch((err: Error) => {
     throw new Error(`${err.message}: is Roster already running? Stop it, or set DATABASE_URL.`);
   });
-  const handle = await openDb({ kind: "postgres", url: embedded.url });
+  const handle = await openDb({ kind: "postgres", url: embedded.url, preparedStatements: false });
   return {
     ...handle,
     embedded,

@@ -2,6 +2,7 @@
 // SQL statements sent straight through `pg` on one connection (the one read of checks 3 and 5,
 // then the removal's one statement, both built by the server's own statement functions). The three are
 // run in turn, in a rotating order, each on fresh members, so they share the machine's load.
+import { preparedName } from "@roster/db";
 import { sessionMemberStatement, verifyBearer } from "../src/auth/caller";
 import { fastGuard, oneStatementRemoval } from "../src/services/bulk-delete-memberships";
 import { addMembers, type BenchContext, median, round } from "./support";
@@ -56,16 +57,22 @@ export function rawRemoval(ctx: BenchContext) {
   };
   const callerPromise = verifyBearer(ctx.prisma, `Bearer ${ctx.admin.token}`, ctx.secret);
   let n = 0;
+  // Prepared as the server prepares them: on PostgreSQL, not on the embedded database.
+  const named = (sql: string) => (ctx.database === "postgresql" ? preparedName({ sql }) : undefined);
   return async (ids: string[]): Promise<void> => {
     const caller = await callerPromise;
     const guard = fastGuard(caller, ids);
     if (caller.kind !== "user" || !guard) throw new Error("the bench's caller must be a user with a built-in role");
     const { sql } = ctx;
     const auth = sessionMemberStatement(claims.tokenVersionId, ctx.orgId);
-    await sql.query(auth.text, auth.values);
+    await sql.query({ name: named(auth.text), text: auth.text, values: auth.values });
     const origin = { reqId: `req-raw${String(n++).padStart(11, "0")}`, ip: "127.0.0.1", userAgent: "bench" };
     const removal = oneStatementRemoval(caller, ids, guard, origin);
-    const { rows } = await sql.query<{ removedCount: number }>(removal.text, removal.values);
+    const { rows } = await sql.query<{ removedCount: number }>({
+      name: named(removal.text),
+      text: removal.text,
+      values: removal.values,
+    });
     if (rows[0]?.removedCount !== ids.length) {
       throw new Error(`raw removal deleted ${rows[0]?.removedCount} of ${ids.length}`);
     }

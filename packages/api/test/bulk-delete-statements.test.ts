@@ -64,18 +64,18 @@ interface Counted {
   ms: number;
 }
 
-const WRITES = /^\s*(WITH|DELETE|INSERT|UPDATE)\b[\s\S]*\b(DELETE|INSERT|UPDATE)\b/i;
+const WRITES = /^\s*(\/\*[^*]*\*\/\s*)?(WITH|DELETE|INSERT|UPDATE)\b[\s\S]*\b(DELETE|INSERT|UPDATE)\b/i;
 const ORG_LOCK = /FROM\s+organizations\b[\s\S]*FOR NO KEY UPDATE/i;
 
 describe("bulk delete: statements per request", () => {
   let manifest: DemoManifest;
   let handle: DbHandle;
-  let recording: { sql: string; at: number }[] | null = null;
+  let recording: { sql: string; at: number; name?: string }[] | null = null;
   const results: Record<string, Counted> = {};
 
   beforeAll(async () => {
     manifest = await reseed();
-    handle = await openTestDb({ onQuery: (sql) => recording?.push({ sql, at: performance.now() }) });
+    handle = await openTestDb({ onQuery: (sql, name) => recording?.push({ sql, at: performance.now(), name }) });
   });
   afterAll(async () => {
     await handle?.close();
@@ -89,7 +89,7 @@ describe("bulk delete: statements per request", () => {
       getConfig().authSecret,
     );
     const origin = { reqId, ip: "127.0.0.1", userAgent: "statements-test" };
-    const sent: { sql: string; at: number }[] = [];
+    const sent: { sql: string; at: number; name?: string }[] = [];
     recording = sent;
     const started = performance.now();
     let deleted: number | null = null;
@@ -107,14 +107,15 @@ describe("bulk delete: statements per request", () => {
     const begin = all.findIndex((s) => /^\s*BEGIN\b/i.test(s));
     const end = all.findIndex((s) => /^\s*(COMMIT|ROLLBACK)\b/i.test(s));
     const transaction = begin >= 0 ? all.slice(begin, end + 1) : [];
-    return { all, transaction, gaps, ms: ended - started, deleted, failure };
+    const names = sent.map((x) => x.name);
+    return { all, transaction, gaps, ms: ended - started, deleted, failure, names };
   }
 
   it("verifies a user's bearer token (checks 1 to 5) in one statement", async () => {
     const token = `Bearer ${tokenOf(manifest, "acme", "admin@acme.test")}`;
     // The first call may also refresh the session's last-used time; the next is the steady state.
     await verifyBearer(handle.prisma, token, getConfig().authSecret);
-    const sent: { sql: string; at: number }[] = [];
+    const sent: { sql: string; at: number; name?: string }[] = [];
     recording = sent;
     try {
       const caller = await verifyBearer(handle.prisma, token, getConfig().authSecret);
@@ -124,6 +125,8 @@ describe("bulk delete: statements per request", () => {
     }
     expect(sent.map((x) => x.sql)).toHaveLength(1);
     expect(sent[0]?.sql).toMatch(/FROM auth_sessions s JOIN users u .* LEFT JOIN org_memberships m/s);
+    // Every bearer request sends it: prepared on PostgreSQL.
+    if (inject("databaseKind") === "postgres") expect(sent[0]?.name).toMatch(/^roster_[0-9a-f]{24}$/);
   });
 
   it("removes plain members in one statement, the same for 1 id and for 1000 ids", async () => {
@@ -158,7 +161,11 @@ describe("bulk delete: statements per request", () => {
       expect(t.all[0]).toMatch(/FROM\s+org_memberships\b[\s\S]*FOR UPDATE/i);
       expect(t.all[0]).toMatch(WRITES);
       expect(t.all.filter((s) => ORG_LOCK.test(s))).toEqual([]);
+      // Prepared on PostgreSQL (planned once per connection), under one name for 1 id and 1000.
+      if (inject("databaseKind") === "postgres") expect(t.names[0]).toMatch(/^roster_[0-9a-f]{24}$/);
+      else expect(t.names[0]).toBeUndefined();
     }
+    expect(many.names[0]).toBe(one.names[0]);
 
     // and it did what a 200 does
     expect(await prisma.orgMembership.count({ where: { id: { in: extra } } })).toBe(0);

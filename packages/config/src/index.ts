@@ -74,6 +74,10 @@ const EnvSchema = z.object({
   RATE_LIMIT_WRITES_PER_MINUTE: intFrom("RATE_LIMIT_WRITES_PER_MINUTE", 1200, 0, 1_000_000),
   RATE_LIMIT_READS_PER_MINUTE: intFrom("RATE_LIMIT_READS_PER_MINUTE", 3000, 0, 1_000_000),
   TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
+  DATABASE_PREPARED_STATEMENTS: z
+    .enum(["on", "off", ""], { message: "DATABASE_PREPARED_STATEMENTS must be on or off" })
+    .optional()
+    .transform((v) => v !== "off"),
   REDIS_URL: redisUrl,
   REDIS_KEY_PREFIX: z
     .string()
@@ -154,7 +158,13 @@ export function trustProxySetting(trust: TrustProxy): string {
   return "false";
 }
 
-export type DatabaseConfig = { kind: "postgres"; url: string } | { kind: "embedded"; dir: string };
+export type DatabaseConfig =
+  /**
+   * `preparedStatements` (default on): the statements marked for it (see @roster/db's PREPARED) are sent as
+   * named prepared statements, planned once per connection. Off behind a pooler in transaction
+   * mode that does not track them (PgBouncer before 1.21).
+   */
+  { kind: "postgres"; url: string; preparedStatements?: boolean } | { kind: "embedded"; dir: string };
 
 export interface Config {
   nodeEnv: "development" | "production" | "test";
@@ -234,7 +244,9 @@ export function loadConfig(
   }
   return {
     nodeEnv: e.NODE_ENV,
-    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "embedded", dir: pgliteDir },
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL, preparedStatements: e.DATABASE_PREPARED_STATEMENTS }
+      : { kind: "embedded", dir: pgliteDir },
     dataDir,
     authSecret,
     nextAuthUrl: e.NEXTAUTH_URL || undefined,

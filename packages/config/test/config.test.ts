@@ -146,9 +146,31 @@ describe("loadConfig", () => {
     "uses PostgreSQL for DATABASE_URL %s",
     (url) => {
       const config = loadConfig({ AUTH_SECRET: SECRET, DATABASE_URL: url }, lines().log);
-      expect(config.database).toEqual({ kind: "postgres", url });
+      expect(config.database).toEqual({ kind: "postgres", url, preparedStatements: true });
     },
   );
+
+  it.each([
+    ["off", false],
+    ["on", true],
+    ["", true],
+  ] as const)("reads DATABASE_PREPARED_STATEMENTS=%j as %s", (value, expected) => {
+    const config = loadConfig(
+      { AUTH_SECRET: SECRET, DATABASE_URL: "postgres://roster@db/roster", DATABASE_PREPARED_STATEMENTS: value },
+      lines().log,
+    );
+    expect(config.database).toMatchObject({ preparedStatements: expected });
+  });
+
+  it("refuses a DATABASE_PREPARED_STATEMENTS other than on or off", () => {
+    expect(() =>
+      loadConfig({
+        AUTH_SECRET: SECRET,
+        DATABASE_URL: "postgres://roster@db/roster",
+        DATABASE_PREPARED_STATEMENTS: "yes",
+      }),
+    ).toThrow("DATABASE_PREPARED_STATEMENTS must be on or off");
+  });
 
   it("keeps throttle counts in REDIS_URL under REDIS_KEY_PREFIX", () => {
     const config = loadConfig(

@@ -1,6 +1,7 @@
 // The one Prisma client factory. PostgreSQL through `PrismaPg`; the embedded database through
 // its owner's loopback port (see embedded.ts), also with `PrismaPg`; a private in-process PGlite
 // (tests, throwaway databases) through `PrismaPGlite`.
+import { createHash } from "node:crypto";
 import type { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { type DatabaseConfig, getConfig } from "@roster/config";
@@ -28,12 +29,12 @@ export interface DbHandle {
 export interface ClientOptions {
   /** Pool size for PostgreSQL connections (default 10; the embedded database serialises anyway). */
   poolSize?: number;
-  /** Receives every SQL statement Prisma sends (used to count statements). */
-  onQuery?: (sql: string) => void;
+  /** Receives every SQL statement Prisma sends, with its prepared statement's name if it has one (used to count statements). */
+  onQuery?: (sql: string, name?: string) => void;
 }
 
 /** Prisma's own query event, for the in-process PGlite (it does not report a transaction's BEGIN). */
-function prismaFor(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => void): PrismaClient {
+function prismaFor(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string, name?: string) => void): PrismaClient {
   if (!onQuery) return new PrismaClient({ adapter });
   const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
   prisma.$on("query", (e) => onQuery(e.query));
@@ -44,12 +45,15 @@ function prismaFor(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => 
  * A pg client that reports the text of every statement it sends. Prisma's query event misses
  * the BEGIN that the pg adapter sends itself, so statements are observed here, on the wire side.
  */
-function reportingClient(onQuery: (sql: string) => void): typeof pg.Client {
+function reportingClient(onQuery: (sql: string, name?: string) => void): typeof pg.Client {
   return class ReportingClient extends pg.Client {
     // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this only observes them
     override query(...args: any[]): any {
       const q = args[0];
-      onQuery(typeof q === "string" ? q : (q?.text ?? String(q)));
+      onQuery(
+        typeof q === "string" ? q : (q?.text ?? String(q)),
+        typeof q === "object" ? (q?.name ?? undefined) : undefined,
+      );
       // biome-ignore lint/suspicious/noExplicitAny: forwarded unchanged
       return (super.query as (...a: any[]) => any)(...args);
     }
@@ -71,8 +75,46 @@ export const CONNECTION_TIMEOUT_MS = 10_000;
  */
 export const QUERY_TIMEOUT_MS = 30_000;
 
+/**
+ * The mark that asks for a statement to be prepared: raw SQL that begins with it is sent as a
+ * named prepared statement (where the target allows), so PostgreSQL parses and plans it once per
+ * connection rather than on every request. For the statements every request sends, each with one
+ * fixed text (the ids travel as one array parameter). A comment, so the SQL means the same without it.
+ */
+export const PREPARED = "/* prepared */";
+
+/** The most statement names kept (marked statements have fixed texts: a few of them in all). */
+const MAX_PREPARED_NAMES = 64;
+const preparedNames = new Map<string, string>();
+
+/**
+ * The name of a marked statement: its text's hash, the same on every connection and process;
+ * undefined for any other statement (sent unnamed, as Prisma does). Past MAX_PREPARED_NAMES
+ * distinct texts a statement is sent unnamed rather than grow every connection's set.
+ */
+export function preparedName(query: { sql: string }): string | undefined {
+  if (!query.sql.startsWith(PREPARED)) return undefined;
+  let name = preparedNames.get(query.sql);
+  if (name === undefined) {
+    if (preparedNames.size >= MAX_PREPARED_NAMES) return undefined;
+    name = `roster_${createHash("sha256").update(query.sql).digest("hex").slice(0, 24)}`;
+    preparedNames.set(query.sql, name);
+  }
+  return name;
+}
+
+/** A PrismaPg adapter on `pool`, naming the marked statements when `prepared`. */
+function adapterOn(pool: pg.Pool, prepared: boolean): PrismaPg {
+  return new PrismaPg(pool, {
+    disposeExternalPool: true,
+    // Typed as always naming; the adapter hands the name to pg, which sends a statement whose
+    // name is undefined unnamed, as it would without a generator.
+    ...(prepared ? { statementNameGenerator: preparedName as (query: { sql: string }) => string } : {}),
+  });
+}
+
 /** The pg pool behind a PrismaPg adapter: connections are bounded in number and in time. */
-export function pgPool(url: string, poolSize = 10, onQuery?: (sql: string) => void): pg.Pool {
+export function pgPool(url: string, poolSize = 10, onQuery?: (sql: string, name?: string) => void): pg.Pool {
   return new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -82,8 +124,13 @@ export function pgPool(url: string, poolSize = 10, onQuery?: (sql: string) => vo
   });
 }
 
-export function pgAdapter(url: string, poolSize = 10, onQuery?: (sql: string) => void): PrismaPg {
-  return new PrismaPg(pgPool(url, poolSize, onQuery), { disposeExternalPool: true });
+export function pgAdapter(
+  url: string,
+  poolSize = 10,
+  onQuery?: (sql: string, name?: string) => void,
+  prepared = true,
+): PrismaPg {
+  return adapterOn(pgPool(url, poolSize, onQuery), prepared);
 }
 
 /** Opens a Prisma client on the target; for an embedded folder nobody serves yet, this process becomes its owner. */
@@ -94,8 +141,11 @@ export async function openDb(target: DbTarget = getConfig().database, opts: Clie
   }
   let url: string;
   let embedded: EmbeddedServer | null = null;
+  // The embedded database's socket server is not asked to keep prepared statements.
+  let prepared = false;
   if (target.kind === "postgres") {
     url = target.url;
+    prepared = target.preparedStatements ?? true;
   } else {
     const lock = readLock(target.dir);
     if (lock?.url) {
@@ -106,7 +156,7 @@ export async function openDb(target: DbTarget = getConfig().database, opts: Clie
     }
   }
   const pool = pgPool(url, opts.poolSize, opts.onQuery);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  const prisma = new PrismaClient({ adapter: adapterOn(pool, prepared) });
   return {
     prisma,
     url,

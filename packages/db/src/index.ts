@@ -7,9 +7,11 @@ export {
   getDb,
   openDb,
   type PoolStats,
+  PREPARED,
   PrismaClient,
   pgAdapter,
   poolStats,
+  preparedName,
   QUERY_TIMEOUT_MS,
 } from "./client";
 export { type EmbeddedServer, readLock, startEmbeddedServer } from "./embedded";

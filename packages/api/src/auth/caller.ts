@@ -2,7 +2,7 @@
 // contract. It reads the session and the membership on every call: no cache may let a revoked
 // session or a removed member through.
 import type { OrgRole, PermissionRule } from "@roster/contract";
-import { type Db, fromDbRole, Prisma } from "@roster/db";
+import { type Db, fromDbRole, PREPARED, Prisma } from "@roster/db";
 import { ForbiddenError, NoOrganizationError, StaleSessionError, UnauthorizedError } from "../errors";
 import { rulesForRole } from "../permissions";
 import { IP_NOT_ALLOWED, ipAllowed } from "./ip";
@@ -170,11 +170,12 @@ async function resolveSessionMember(prisma: Db, claims: SessionClaims, organizat
 
 /**
  * The one statement of checks 3 and 5 for a bearer token (exported, like the removal's
- * statements, for the benchmark's raw-SQL baseline, which sends this very statement).
+ * statements, for the benchmark's raw-SQL baseline, which sends this very statement). Prepared:
+ * every bearer request sends it.
  */
 export function sessionMemberStatement(sessionId: string, organizationId: string): Prisma.Sql {
   const orgId = UUID.test(organizationId) ? organizationId : null;
-  return Prisma.sql`
+  return Prisma.sql`${Prisma.raw(PREPARED)}
     SELECT ${SESSION_COLUMNS}, m.id AS "membershipId", m.role::text AS role, m.role_id AS "roleId",
            m.is_active AS "isActive", r.permissions
     FROM auth_sessions s JOIN users u ON u.id = s.user_id

@@ -25,10 +25,18 @@ declare module "vitest" {
 
 let handle: Promise<DbHandle> | undefined;
 
+/** The run's database as the server opens it: prepared statements on PostgreSQL, not on the embedded one. */
+const runDatabase = () =>
+  ({
+    kind: "postgres",
+    url: inject("databaseUrl"),
+    preparedStatements: inject("databaseKind") === "postgres",
+  }) as const;
+
 /** The run's database, opened once per test file and closed after it. */
 export function testDb(): Promise<Db> {
   if (!handle) {
-    handle = openDb({ kind: "postgres", url: inject("databaseUrl") });
+    handle = openDb(runDatabase());
     afterAll(async () => (await handle)?.close());
   }
   return handle.then((h) => h.prisma);
@@ -36,7 +44,7 @@ export function testDb(): Promise<Db> {
 
 /** A separate client on the run's database (for counting statements, say); the caller closes it. */
 export function openTestDb(opts: ClientOptions = {}): Promise<DbHandle> {
-  return openDb({ kind: "postgres", url: inject("databaseUrl") }, opts);
+  return openDb(runDatabase(), opts);
 }
 
 export const baseUrl = (): string => inject("baseUrl");
