@@ -1,7 +1,7 @@
 // Throughput under load: 1-id removals in one organization at CONNECTIONS concurrent requests,
 // against the app's own /api/health (Next plus one database round trip) in the same run; and a
 // soak of many removal requests with the server's memory read before and after.
-import { addMembers, type BenchContext, quantile, round, rssMb } from "./support";
+import { addMembers, type BenchContext, quantile, round, rssMb, send } from "./support";
 
 export const CONNECTIONS = 16;
 
@@ -42,19 +42,17 @@ function removeOne(ctx: BenchContext, pool: string[]) {
   return async (i: number) => {
     const id = pool[i];
     if (!id) throw new Error(`the pool of ${pool.length} members ran out`);
-    const res = await fetch(`${ctx.baseUrl}/api/v2/organizations/${ctx.orgId}/memberships`, {
+    const res = await send(`${ctx.baseUrl}/api/v2/organizations/${ctx.orgId}/memberships`, {
       method: "DELETE",
       headers: { authorization: `Bearer ${ctx.admin.token}`, "content-type": "application/json" },
       body: JSON.stringify({ membershipIds: [id] }),
     });
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`removal answered ${res.status}: ${text.slice(0, 300)}`);
+    if (res.status !== 200) throw new Error(`removal answered ${res.status}: ${res.text.slice(0, 300)}`);
   };
 }
 
 async function health(ctx: BenchContext): Promise<void> {
-  const res = await fetch(`${ctx.baseUrl}/api/health`);
-  await res.text();
+  const res = await send(`${ctx.baseUrl}/api/health`);
   if (res.status !== 200) throw new Error(`/api/health answered ${res.status}`);
 }
 

@@ -2,7 +2,7 @@ import { pathToFileURL } from "node:url";
 import { verifyBearer } from "../src/auth/caller";
 import { bulkDeleteMemberships } from "../src/services/bulk-delete-memberships";
 import { restoreMemberships } from "../src/services/membership-snapshots";
-import { addMembers, type BenchContext, median, round, withServiceBench } from "./support";
+import { addMembers, type BenchContext, type HttpAnswer, median, round, send, withServiceBench } from "./support";
 
 const IDS = 1000;
 
@@ -22,10 +22,9 @@ interface Way {
   restore(batchId: string): Promise<number>;
 }
 
-async function expectOk(res: Response, what: string): Promise<Record<string, unknown>> {
-  const body = (await res.json()) as Record<string, unknown>;
-  if (res.status !== 200) throw new Error(`${what} answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
-  return body;
+function expectOk(res: HttpAnswer, what: string): Record<string, unknown> {
+  if (res.status !== 200) throw new Error(`${what} answered ${res.status}: ${res.text.slice(0, 300)}`);
+  return JSON.parse(res.text) as Record<string, unknown>;
 }
 
 function viaRest(ctx: BenchContext): Way {
@@ -33,13 +32,13 @@ function viaRest(ctx: BenchContext): Way {
   const headers = { authorization: `Bearer ${ctx.admin.token}`, "content-type": "application/json" };
   return {
     async remove(ids) {
-      const res = await fetch(url, { method: "DELETE", headers, body: JSON.stringify({ membershipIds: ids }) });
-      await expectOk(res, "REST removal");
-      return res.headers.get("x-request-id") as string;
+      const res = await send(url, { method: "DELETE", headers, body: JSON.stringify({ membershipIds: ids }) });
+      expectOk(res, "REST removal");
+      return res.headers["x-request-id"] as string;
     },
     async restore(batchId) {
-      const res = await fetch(`${url}/restore`, { method: "POST", headers, body: JSON.stringify({ batchId }) });
-      return ((await expectOk(res, "REST restore")).memberships as unknown[]).length;
+      const res = await send(`${url}/restore`, { method: "POST", headers, body: JSON.stringify({ batchId }) });
+      return (expectOk(res, "REST restore").memberships as unknown[]).length;
     },
   };
 }

@@ -2,6 +2,7 @@
 // fast way to add members (set-based SQL: the benchmark needs 100,000 of them in seconds).
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import type { DemoManifest } from "@roster/contract";
 import { type Db, openDb } from "@roster/db";
 import { applyMigrations } from "@roster/db/migrate";
@@ -40,6 +41,41 @@ export function quantile(samples: number[], q: number): number {
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** One keep-alive pool for the bench's HTTP requests (16 connections under load, one in turn otherwise). */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+
+export interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
+
+/**
+ * An HTTP request through Node's own client on a keep-alive connection, the body read whole. A
+ * lean client, as `pg` is for the raw-SQL baseline: undici's fetch spends about 4 ms of its own per
+ * request on this machine (measured against this client, same server, same requests), which would
+ * be counted against the server.
+ */
+export function send(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpAnswer> {
+  const headers = { ...opts.headers };
+  if (opts.body !== undefined) headers["content-length"] = String(Buffer.byteLength(opts.body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? "GET", headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }),
+      );
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
 
 let batch = 0;
 

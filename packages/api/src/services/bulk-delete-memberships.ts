@@ -40,6 +40,8 @@ import { auditInsert } from "./audit-events";
 import { readCallerRules, userRulesFrom } from "./current-caller";
 import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
 import {
+  fromJsonRow,
+  type Jsonified,
   MEMBERSHIP_COLUMNS,
   type MembershipRow,
   toMembershipDto,
@@ -332,7 +334,8 @@ export function fastGuard(caller: Caller, ids: string[]): { ownRole: string; rem
 /**
  * The removal in one statement: the locking read of membershipsStatement, a verdict on the rows
  * it locked (`guard`'s assumptions, checked on them), the effects when the verdict holds, and the
- * locked rows with how many were removed. Prepared (one text whatever the ids): planned once per
+ * locked rows (as one JSON array: decoding a thousand rows of twenty columns one value at a time
+ * cost the client more than the statement cost the database) with how many were removed. Prepared (one text whatever the ids): planned once per
  * connection, where planning it each time cost PostgreSQL about as much as running it for one id.
  */
 export function oneStatementRemoval(
@@ -360,7 +363,8 @@ export function oneStatementRemoval(
       FROM locked l
       WHERE l.id <> ${own}::uuid AND (SELECT ok FROM verdict)
     ), ${effects(caller, origin, windowDays)}
-    SELECT l.*, (SELECT count(*)::int FROM removed) AS "removedCount" FROM locked l`;
+    SELECT (SELECT count(*)::int FROM removed) AS "removedCount",
+           coalesce((SELECT json_agg(l) FROM locked l), '[]'::json) AS locked`;
 }
 
 /**
@@ -375,12 +379,12 @@ async function removeInOneStatement(
 ): Promise<BulkDeleteMembershipsResponse | null> {
   const guard = fastGuard(caller, ids);
   if (!guard || caller.kind !== "user") return null;
-  const rows = await prisma.$queryRaw<(TargetRow & { removedCount: number })[]>(
+  const [row] = await prisma.$queryRaw<{ removedCount: number; locked: Jsonified<TargetRow>[] }[]>(
     oneStatementRemoval(caller, ids, guard, origin),
   );
-  const locked = toTargets(rows);
+  const locked = toTargets((row?.locked ?? []).map(fromJsonRow));
   const { targets, blocker, needsAdminCount } = judge(caller, ids, locked, ownRulesIn(caller, locked));
-  const removed = rows[0]?.removedCount ?? 0;
+  const removed = row?.removedCount ?? 0;
   if (removed === 0) {
     if (blocker) throw blocker;
     return null;

@@ -46,6 +46,29 @@ export const MEMBERSHIP_COLUMNS = Prisma.sql`
 export const USER_COLUMNS = Prisma.sql`
   u.email AS "userEmail", u.username AS "userUsername", u.first_name AS "userFirstName", u.last_name AS "userLastName"`;
 
+/** A MembershipRow's timestamps as PostgreSQL writes them in JSON (`json_agg`, `to_json`). */
+interface JsonTimestamps {
+  createdAt: string;
+  updatedAt: string;
+  lastInvitedAt: string | null;
+  lastLoginTime: string | null;
+}
+
+/** A MembershipRow (with whatever columns are read beside it) in its JSON form. */
+export type Jsonified<T extends MembershipRow> = Omit<T, keyof JsonTimestamps> & JsonTimestamps;
+
+/** A MembershipRow (and the columns beside it) back from its JSON form. */
+export function fromJsonRow<T extends MembershipRow>(row: Jsonified<T>): T {
+  const { createdAt, updatedAt, lastInvitedAt, lastLoginTime } = row as JsonTimestamps;
+  return {
+    ...row,
+    createdAt: new Date(createdAt),
+    updatedAt: new Date(updatedAt),
+    lastInvitedAt: lastInvitedAt === null ? null : new Date(lastInvitedAt),
+    lastLoginTime: lastLoginTime === null ? null : new Date(lastLoginTime),
+  } as unknown as T;
+}
+
 /** A timestamp as the contract writes it (ISO 8601, UTC, milliseconds), or null. */
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
