@@ -1,6 +1,7 @@
 // User access tokens (contract, "Access tokens"): HS256 JWTs with the upstream service's claims.
 // Verification runs check 2 of the contract: malformed, wrong algorithm, bad signature or type,
 // expired. Checks 3 to 5 need the database and live in caller.ts.
+import { createSecretKey, type KeyObject } from "node:crypto";
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose";
 import { TokenError } from "../errors";
 
@@ -18,8 +19,23 @@ export interface AccessTokenClaims {
   exp: number;
 }
 
-const encoder = new TextEncoder();
-const keyOf = (secret: string) => encoder.encode(secret);
+/** The most secrets whose keys are kept (a process has one; tests sign with a few). */
+const MAX_KEYS = 16;
+const keys = new Map<string, KeyObject>();
+
+/**
+ * The HMAC key of a secret, made once: jose imports a raw secret anew on every call (a WebCrypto
+ * import, asynchronous), where a Node KeyObject is used as it is.
+ */
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= MAX_KEYS) keys.clear();
+    key = createSecretKey(Buffer.from(secret, "utf8"));
+    keys.set(secret, key);
+  }
+  return key;
+}
 
 export async function signAccessToken(
   claims: Omit<AccessTokenClaims, "authTokenType" | "iat" | "exp">,
