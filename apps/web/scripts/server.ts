@@ -216,6 +216,10 @@ export async function startWebServer(opts: {
       REDIS_URL: config.redisUrl ?? "",
       REDIS_KEY_PREFIX: config.redisKeyPrefix,
       METRICS_TOKEN: config.metricsToken ?? "",
+      // The embedded database's socket server runs every connection on one session, where two
+      // connections preparing one statement name collide.
+      DATABASE_PREPARED_STATEMENTS:
+        config.database.kind === "postgres" && config.database.preparedStatements !== false ? "on" : "off",
       ...opts.env,
     },
   });

@@ -160,7 +160,7 @@ export function trustProxySetting(trust: TrustProxy): string {
 
 export type DatabaseConfig =
   /**
-   * `preparedStatements` (default on): the statements marked for it (see @roster/db's PREPARED) are sent as
+   * `preparedStatements` (DATABASE_PREPARED_STATEMENTS, default on; off when not given): the statements marked for it (see @roster/db's PREPARED) are sent as
    * named prepared statements, planned once per connection. Off behind a pooler in transaction
    * mode that does not track them (PgBouncer before 1.21).
    */

@@ -128,7 +128,7 @@ export function pgAdapter(
   url: string,
   poolSize = 10,
   onQuery?: (sql: string, name?: string) => void,
-  prepared = true,
+  prepared = false,
 ): PrismaPg {
   return adapterOn(pgPool(url, poolSize, onQuery), prepared);
 }
@@ -141,11 +141,12 @@ export async function openDb(target: DbTarget = getConfig().database, opts: Clie
   }
   let url: string;
   let embedded: EmbeddedServer | null = null;
-  // The embedded database's socket server is not asked to keep prepared statements.
+  // Only where asked for: the embedded database's socket server runs every connection on one
+  // session, where two connections preparing one name collide.
   let prepared = false;
   if (target.kind === "postgres") {
     url = target.url;
-    prepared = target.preparedStatements ?? true;
+    prepared = target.preparedStatements ?? false;
   } else {
     const lock = readLock(target.dir);
     if (lock?.url) {
