@@ -70,20 +70,18 @@ export interface TargetRow extends MembershipRow, UserColumns {
 export type Target = TargetRow & { customRole: { permissions: Prisma.JsonValue } | null };
 
 // The statements below take the ids as one array parameter: one statement and one parameter
-// whatever the number of ids, where an IN list would need one parameter each. They join
-// `unnest($n::uuid[])` rather than test `id = ANY($n)`: the join looks each id up in the primary
-// key, where `= ANY` of 1000 ids made the planner scan the whole table (EXPLAIN at 100,000
-// members: about 35 ms for the scan against about 3 ms for the lookups; docs/performance.md).
+// whatever the number of ids, where an IN list would need one parameter each. How each looks the
+// ids up is chosen by EXPLAIN at 100,000 members (docs/performance.md): a constant `id = ANY($n)`
+// of 1000 ids and a join with `unnest($n)` both let the planner scan or hash the whole table.
 
 const TARGET_COLUMNS = Prisma.sql`${MEMBERSHIP_COLUMNS}, ${USER_COLUMNS}, r.permissions AS "rolePermissions"`;
 
 /**
  * The memberships of the organization among `ids` and the caller's own (`ownId`, a user's), with
  * their users and custom roles. With `lock`, the targets are locked FOR UPDATE and the caller's
- * row FOR SHARE, in ascending id order (each part sorted, the parts run in turn by the Append
+ * row FOR SHARE, in ascending id order (each part in order, the parts run in turn by the Append
  * node): a row deleted by a request that committed first is simply not returned, a row changed
- * by one is returned as it is now. (Exported, with removalStatement, for the benchmark's raw-SQL
- * baseline, which sends these very statements.)
+ * by one is returned as it is now. (Exported for the EXPLAIN bench.)
  */
 export function membershipsStatement(orgId: string, ids: string[], ownId: string | null, lock: boolean): Prisma.Sql {
   if (!lock) {
@@ -95,18 +93,23 @@ export function membershipsStatement(orgId: string, ids: string[], ownId: string
       LEFT JOIN org_roles r ON r.id = m.role_id
       WHERE m.org_id = ${orgId}::uuid`;
   }
+  // Each part probes the primary key once per id, in ascending id order, locking as it goes (a
+  // LATERAL subquery with a locking clause runs once per outer row, in the outer order): a join of
+  // 1000 ids with the table let the planner hash the organization's rows instead (20 to 66 ms
+  // against 4.5 to 5 ms at 100,000 members; docs/performance.md).
   return Prisma.sql`
     SELECT ${TARGET_COLUMNS}
     FROM (
-      SELECT * FROM (SELECT t.* FROM unnest(${ids}::uuid[]) AS k(id) JOIN org_memberships t ON t.id = k.id
-        WHERE t.org_id = ${orgId}::uuid AND (${ownId}::uuid IS NULL OR t.id < ${ownId}::uuid)
-        ORDER BY t.id FOR UPDATE OF t) below
+      SELECT t.* FROM (SELECT id FROM unnest(${ids}::uuid[]) AS k(id)
+                       WHERE ${ownId}::uuid IS NULL OR id < ${ownId}::uuid ORDER BY id) k
+      CROSS JOIN LATERAL (SELECT * FROM org_memberships t WHERE t.id = k.id AND t.org_id = ${orgId}::uuid
+                          FOR UPDATE) t
       UNION ALL
       SELECT * FROM (SELECT * FROM org_memberships WHERE org_id = ${orgId}::uuid AND id = ${ownId}::uuid FOR SHARE) own
       UNION ALL
-      SELECT * FROM (SELECT t.* FROM unnest(${ids}::uuid[]) AS k(id) JOIN org_memberships t ON t.id = k.id
-        WHERE t.org_id = ${orgId}::uuid AND t.id > ${ownId}::uuid
-        ORDER BY t.id FOR UPDATE OF t) above
+      SELECT t.* FROM (SELECT id FROM unnest(${ids}::uuid[]) AS k(id) WHERE id > ${ownId}::uuid ORDER BY id) k
+      CROSS JOIN LATERAL (SELECT * FROM org_memberships t WHERE t.id = k.id AND t.org_id = ${orgId}::uuid
+                          FOR UPDATE) t
     ) m
     LEFT JOIN users u ON u.id = m.user_id
     LEFT JOIN org_roles r ON r.id = m.role_id`;
