@@ -1,6 +1,8 @@
 import { sessionMemberStatement, verifyBearer } from "../src/auth/caller";
 import {
+  fastGuard,
   membershipsStatement,
+  oneStatementRemoval,
   removalStatement,
   type TargetRow,
   toTargets,
@@ -42,7 +44,19 @@ async function main(): Promise<void> {
           ip: null,
           userAgent: "explain",
         });
-        await explain(`the writing statement, ${IDS} ids`, write.text, write.values);
+        await explain(`the transaction's writing statement, ${IDS} ids`, write.text, write.values);
+        await sql.query("ROLLBACK");
+        // The one statement of plain members' removals: the locking read, the verdict and the
+        // same writes (rolled back too).
+        const guard = fastGuard(caller, ids);
+        if (caller.kind !== "user" || !guard) throw new Error("the bench's caller must be a user with a built-in role");
+        const one = oneStatementRemoval(caller, ids, guard, {
+          reqId: "req-explain0000001",
+          ip: null,
+          userAgent: "explain",
+        });
+        await sql.query("BEGIN");
+        await explain(`the one-statement removal, ${IDS} ids`, one.text, one.values);
         await sql.query("ROLLBACK");
       }
     }
