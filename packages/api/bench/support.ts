@@ -72,7 +72,13 @@ export function send(
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }),
       );
     });
-    req.on("error", reject);
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed as idle just as this request went out on it: the
+      // server never read the request, so it is sent again on a new connection (as Node's
+      // documentation advises for reused sockets).
+      if (req.reusedSocket && err.code === "ECONNRESET") send(url, opts).then(resolve, reject);
+      else reject(err);
+    });
     req.end(opts.body);
   });
 }

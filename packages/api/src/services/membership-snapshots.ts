@@ -108,15 +108,17 @@ function snapshotsStatement(orgId: string, batchId: string, windowDays: number, 
       s.restored_at IS NOT NULL AS restored,
       s.created_at < now() - make_interval(days => ${windowDays}::int) AS expired,
       s.created_at + make_interval(days => ${windowDays}::int) AS "expiresAt",
-      EXISTS (SELECT 1 FROM org_memberships x
-              WHERE x.id = m.id OR (x.org_id = s.org_id AND x.user_id = m.user_id)) AS "memberExists",
+      -- Two probes of two unique indexes (one EXISTS with OR between them scans the table).
+      (EXISTS (SELECT 1 FROM org_memberships x WHERE x.id = m.id)
+        OR EXISTS (SELECT 1 FROM org_memberships x WHERE x.org_id = s.org_id AND x.user_id = m.user_id)) AS "memberExists",
       (m.user_id IS NOT NULL AND u.id IS NULL) AS "userGone",
       (m.role_id IS NOT NULL AND r.id IS NULL) AS "customRoleGone",
       (SELECT coalesce(jsonb_agg(jsonb_build_object(
                 'id', pm.id, 'projectId', pm.project_id,
                 'gone', NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = pm.project_id AND p.org_id = s.org_id),
-                'taken', EXISTS (SELECT 1 FROM project_memberships x
-                                 WHERE x.id = pm.id OR (x.project_id = pm.project_id AND x.user_id = pm.user_id)))
+                'taken', EXISTS (SELECT 1 FROM project_memberships x WHERE x.id = pm.id)
+                         OR EXISTS (SELECT 1 FROM project_memberships x
+                                    WHERE x.project_id = pm.project_id AND x.user_id = pm.user_id))
               ORDER BY pm.id), '[]'::jsonb)
        FROM jsonb_populate_recordset(null::project_memberships, s.project_memberships) pm) AS projects
     FROM membership_snapshots s
@@ -218,7 +220,12 @@ function conflictError(batchId: string, conflicts: RestoreConflict[]): ConflictE
   );
 }
 
-/** The writing statement of a restore: everything in one round trip, answering the memberships put back. */
+/**
+ * The writing statement of a restore: everything in one round trip, answering the memberships put
+ * back. Each table is reached by its primary key (the snapshots by `= ANY(ARRAY(...))`, the users
+ * by a scalar subquery), where joins with the batch's rows made the planner scan `users` and
+ * `membership_snapshots` whole (EXPLAIN at 100,000 members; docs/performance.md).
+ */
 function restoreStatement(
   caller: Caller,
   batchId: string,
@@ -253,16 +260,17 @@ function restoreStatement(
       FROM pms CROSS JOIN LATERAL jsonb_populate_recordset(null::project_membership_roles, pms.roles) r
     ), marked AS (
       UPDATE membership_snapshots s SET restored_at = now(), restored_by = ${origin.reqId}
-      FROM snap WHERE s.id = snap.id
+      WHERE s.id = ANY(ARRAY(SELECT id FROM snap))
     ), purged AS (
       ${purgeExpiredSnapshots(windowDays)}
     ), audited AS (
       ${auditInsert(caller, origin, MEMBERSHIP_RESTORED_EVENT, {
         targetId: Prisma.sql`m.id::text`,
+        // The email by a probe of users' primary key per row (a join let the planner hash all the users).
         metadata: Prisma.sql`jsonb_build_object('restoredBatchId', ${batchId}::text, 'userId', m.user_id,
-                               'email', coalesce(u.email, m.invite_email), 'role', m.role::text,
-                               'status', m.status::text)`,
-        from: Prisma.sql`restored m LEFT JOIN users u ON u.id = m.user_id`,
+                               'email', coalesce((SELECT u.email FROM users u WHERE u.id = m.user_id), m.invite_email),
+                               'role', m.role::text, 'status', m.status::text)`,
+        from: Prisma.sql`restored m`,
       })}
     )
     SELECT ${MEMBERSHIP_COLUMNS}, (SELECT count(*)::int FROM pms_restored) AS "projectMembershipCount"
