@@ -18,7 +18,7 @@ export interface ListStreamRow {
   rssAfterLastMb: number;
 }
 
-const RUNS = 3;
+const RUNS = 2;
 
 async function listOnce(
   ctx: BenchContext,

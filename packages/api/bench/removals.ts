@@ -21,7 +21,7 @@ export interface RemovalRow {
 type Way = "raw" | "rest" | "trpc";
 
 /** 1-id requests per way before anything is measured. */
-const WARM_UP = 100;
+const WARM_UP = 50;
 
 const json = { "content-type": "application/json" };
 
@@ -93,7 +93,7 @@ export async function benchRemovals(ctx: BenchContext, sizes: { ids: number; run
   };
   const order: Way[] = ["raw", "rest", "trpc"];
   // Warm every path (routes compiled, plans cached, connections open, and the server's hot code
-  // optimised by V8, which takes some hundred requests: measured cold, the first dozen 1-id
+  // optimised by V8, which takes some dozens of requests: measured cold, the first dozen 1-id
   // requests ran at about twice the time of the later ones); not measured.
   const warm = await addMembers(ctx, WARM_UP * order.length, 0);
   for (let i = 0; i < WARM_UP; i++) {
