@@ -29,7 +29,7 @@ const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
  * Soak requests per database. The goal is 10,000 (BENCH_SOAK=10000); the default is smaller so
  * that the whole bench stays within about 3 minutes on a 2-core machine.
  */
-const SOAK = { postgresql: Number(process.env.BENCH_SOAK ?? 2_000), embedded: Number(process.env.BENCH_SOAK ?? 1_000) };
+const SOAK = { postgresql: Number(process.env.BENCH_SOAK ?? 1_500), embedded: Number(process.env.BENCH_SOAK ?? 800) };
 const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 2_000);
 /** BENCH_SECTIONS=list,stream,removals,restore,load,lb,soak runs only those (all by default). */
 const SECTIONS = process.env.BENCH_SECTIONS?.split(",");
