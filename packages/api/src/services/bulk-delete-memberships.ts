@@ -337,9 +337,10 @@ export function fastGuard(caller: Caller, ids: string[]): { ownRole: string; rem
 /**
  * The removal in one statement: the locking read of membershipsStatement, a verdict on the rows
  * it locked (`guard`'s assumptions, checked on them), the effects when the verdict holds, and the
- * locked rows (as one JSON array: decoding a thousand rows of twenty columns one value at a time
- * cost the client more than the statement cost the database) with how many were removed. Prepared (one text whatever the ids): planned once per
- * connection, where planning it each time cost PostgreSQL about as much as running it for one id.
+ * locked rows with how many were removed. The rows come back as one JSON array: decoding a
+ * thousand rows of twenty columns one value at a time cost the client more than the statement
+ * cost the database. Prepared (one text whatever the ids): planned once per connection, where
+ * planning it each time cost PostgreSQL about as much as running it for one id.
  */
 export function oneStatementRemoval(
   caller: Caller & { kind: "user" },
