@@ -39,7 +39,7 @@ import { auditInsert } from "./audit-events";
 import type { RequestOrigin } from "./bulk-delete-memberships";
 import { type CurrentRules, readCallerRules } from "./current-caller";
 import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
-import { MEMBERSHIP_COLUMNS, type MembershipRow, toMembershipDto } from "./membership-dto";
+import { fromJsonRow, type Jsonified, MEMBERSHIP_COLUMNS, type MembershipRow, toMembershipDto } from "./membership-dto";
 
 export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
 /** The most expired snapshots one removal or restore deletes. */
@@ -100,6 +100,9 @@ interface SnapshotRow extends MembershipRow {
   customRoleGone: boolean;
   projects: { id: string; projectId: string; gone: boolean; taken: boolean }[];
 }
+
+/** A SnapshotRow as PostgreSQL writes it in JSON. */
+type SnapshotJson = Jsonified<Omit<SnapshotRow, "expiresAt">> & { expiresAt: string };
 
 /** The batch's snapshots with what clashes now, locked with `lock`. */
 function snapshotsStatement(orgId: string, batchId: string, windowDays: number, lock: boolean): Prisma.Sql {
@@ -189,7 +192,17 @@ function mayRestore(current: CurrentRules): CurrentRules {
  */
 async function readPlan(tx: Tx, caller: Caller, batchId: string, windowDays: number, lock: boolean) {
   const orgId = caller.organizationId;
-  const rows = await tx.$queryRaw<SnapshotRow[]>(snapshotsStatement(orgId, batchId, windowDays, lock));
+  // One JSON value rather than a row per snapshot: Prisma decodes raw rows one value at a time,
+  // which at 1000 snapshots of some twenty columns cost more than the query.
+  const [read] = await tx.$queryRaw<{ rows: SnapshotJson[] }[]>`
+    SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json) AS rows
+    FROM (${snapshotsStatement(orgId, batchId, windowDays, lock)}) x`;
+  const rows = (read?.rows ?? []).map(
+    ({ expiresAt, ...r }): SnapshotRow => ({
+      ...fromJsonRow<Omit<SnapshotRow, "expiresAt">>(r),
+      expiresAt: new Date(expiresAt),
+    }),
+  );
   if (rows.length > 0) return { plan: sortOut(rows), expiresAt: rows[0]?.expiresAt ?? null };
   const removed = await tx.$queryRaw<{ targetId: string }[]>`
     SELECT target_id AS "targetId" FROM audit_events

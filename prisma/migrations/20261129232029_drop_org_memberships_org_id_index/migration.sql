@@ -1,0 +1,2 @@
+-- DropIndex
+DROP INDEX "org_memberships_org_id_idx";
