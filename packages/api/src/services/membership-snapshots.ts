@@ -111,17 +111,15 @@ function snapshotsStatement(orgId: string, batchId: string, windowDays: number, 
       s.restored_at IS NOT NULL AS restored,
       s.created_at < now() - make_interval(days => ${windowDays}::int) AS expired,
       s.created_at + make_interval(days => ${windowDays}::int) AS "expiresAt",
-      -- Two probes of two unique indexes (one EXISTS with OR between them scans the table).
-      (EXISTS (SELECT 1 FROM org_memberships x WHERE x.id = m.id)
-        OR EXISTS (SELECT 1 FROM org_memberships x WHERE x.org_id = s.org_id AND x.user_id = m.user_id)) AS "memberExists",
+      EXISTS (SELECT 1 FROM org_memberships x
+              WHERE x.id = m.id OR (x.org_id = s.org_id AND x.user_id = m.user_id)) AS "memberExists",
       (m.user_id IS NOT NULL AND u.id IS NULL) AS "userGone",
       (m.role_id IS NOT NULL AND r.id IS NULL) AS "customRoleGone",
       (SELECT coalesce(jsonb_agg(jsonb_build_object(
                 'id', pm.id, 'projectId', pm.project_id,
                 'gone', NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = pm.project_id AND p.org_id = s.org_id),
-                'taken', EXISTS (SELECT 1 FROM project_memberships x WHERE x.id = pm.id)
-                         OR EXISTS (SELECT 1 FROM project_memberships x
-                                    WHERE x.project_id = pm.project_id AND x.user_id = pm.user_id))
+                'taken', EXISTS (SELECT 1 FROM project_memberships x
+                                 WHERE x.id = pm.id OR (x.project_id = pm.project_id AND x.user_id = pm.user_id)))
               ORDER BY pm.id), '[]'::jsonb)
        FROM jsonb_populate_recordset(null::project_memberships, s.project_memberships) pm) AS projects
     FROM membership_snapshots s
