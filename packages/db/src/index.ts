@@ -13,6 +13,7 @@ export {
   poolStats,
   preparedName,
   QUERY_TIMEOUT_MS,
+  queryRows,
 } from "./client";
 export { type EmbeddedServer, readLock, startEmbeddedServer } from "./embedded";
 export { Prisma } from "./generated/prisma/client";

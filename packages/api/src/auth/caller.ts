@@ -2,7 +2,7 @@
 // contract. It reads the session and the membership on every call: no cache may let a revoked
 // session or a removed member through.
 import type { OrgRole, PermissionRule } from "@roster/contract";
-import { type Db, fromDbRole, PREPARED, Prisma } from "@roster/db";
+import { type Db, fromDbRole, PREPARED, Prisma, queryRows } from "@roster/db";
 import { ForbiddenError, NoOrganizationError, StaleSessionError, UnauthorizedError } from "../errors";
 import { rulesForRole } from "../permissions";
 import { IP_NOT_ALLOWED, ipAllowed } from "./ip";
@@ -161,7 +161,8 @@ export async function resolveMembership(
  */
 async function resolveSessionMember(prisma: Db, claims: SessionClaims, organizationId: string): Promise<UserCaller> {
   if (!UUID.test(claims.sessionId)) throw new StaleSessionError();
-  const [row] = await prisma.$queryRaw<(SessionRow & MembershipColumns)[]>(
+  const [row] = await queryRows<SessionRow & MembershipColumns>(
+    prisma,
     sessionMemberStatement(claims.sessionId, organizationId),
   );
   const principal = await liveSession(prisma, claims, row);

@@ -130,13 +130,22 @@ export async function readJsonBody(
   const form = opts.form === true && type === FORM_TYPE;
   if (type !== "application/json" && !form) throw new BadRequestError(INVALID_JSON);
   if (!req.body) throw new BadRequestError(INVALID_JSON);
-  const reader = limitBody(req.body, limit, opts.onEnd).getReader();
+  // Counted as limitBody counts, read here without a stream between (a TransformStream per
+  // request was a measurable part of a 1-id removal's CPU).
+  const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
+  let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      void reader.cancel().catch(() => {});
+      throw new PayloadTooLargeError(tooLargeMessage(limit));
+    }
     chunks.push(value);
   }
+  opts.onEnd?.();
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));

@@ -30,7 +30,7 @@ import type {
   PermissionRule,
   PreviewBulkDeleteMembershipsResponse,
 } from "@roster/contract";
-import { type Db, PREPARED, Prisma } from "@roster/db";
+import { type Db, PREPARED, Prisma, queryRows } from "@roster/db";
 import type { Caller } from "../auth/caller";
 import { type AppError, BadRequestError, NotFoundError, PermissionDeniedError } from "../errors";
 import { getLogger } from "../logger";
@@ -383,7 +383,8 @@ async function removeInOneStatement(
 ): Promise<BulkDeleteMembershipsResponse | null> {
   const guard = fastGuard(caller, ids);
   if (!guard || caller.kind !== "user") return null;
-  const [row] = await prisma.$queryRaw<{ removedCount: number; locked: Jsonified<TargetRow>[] }[]>(
+  const [row] = await queryRows<{ removedCount: number; locked: Jsonified<TargetRow>[] }>(
+    prisma,
     oneStatementRemoval(caller, ids, guard, origin),
   );
   const locked = toTargets((row?.locked ?? []).map(fromJsonRow));
