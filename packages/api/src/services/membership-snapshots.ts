@@ -76,16 +76,29 @@ export function snapshotInsert(orgId: string, batchId: string, windowDays: numbe
     WHERE ${windowDays}::int > 0`;
 }
 
+/** A whole number written into a statement's text, where a parameter would leave the planner guessing. */
+function intLiteral(n: number): Prisma.Sql {
+  if (!Number.isSafeInteger(n)) throw new TypeError(`not a whole number: ${n}`);
+  return Prisma.raw(String(n));
+}
+
 /**
  * At most PURGE_LIMIT snapshots older than the window, oldest first, skipping rows a restore
  * holds; only when `onlyIf` (an SQL condition) holds, so a statement that writes nothing purges nothing.
+ * The window and the limit are in the text, not parameters: in a prepared statement's generic plan
+ * a parameter's cutoff is estimated to match a third of the table, so the plan looked costlier
+ * than the custom ones, and PostgreSQL went back to planning the removal's statement on every
+ * execution (a 1-id removal 0.64 → 1.36 ms once the table's statistics were up to date).
  */
 export function purgeExpiredSnapshots(windowDays: number, onlyIf: Prisma.Sql = Prisma.sql`true`): Prisma.Sql {
   return Prisma.sql`
-    DELETE FROM membership_snapshots WHERE (${onlyIf}) AND id IN (
-      SELECT id FROM membership_snapshots
-      WHERE created_at < now() - make_interval(days => ${windowDays}::int)
-      ORDER BY created_at LIMIT ${PURGE_LIMIT} FOR UPDATE SKIP LOCKED)`;
+    DELETE FROM membership_snapshots
+    WHERE (${onlyIf})
+      AND (SELECT min(created_at) FROM membership_snapshots) < now() - make_interval(days => ${intLiteral(windowDays)})
+      AND id IN (
+        SELECT id FROM membership_snapshots
+        WHERE created_at < now() - make_interval(days => ${intLiteral(windowDays)})
+        ORDER BY created_at LIMIT ${intLiteral(PURGE_LIMIT)} FOR UPDATE SKIP LOCKED)`;
 }
 
 /** A snapshot row: the membership as it was (its role already in the contract's form), and what stands in its way now. */
