@@ -3,7 +3,8 @@
 // requests one at a time, with each kind's median latency. The built server on a scratch
 // PostgreSQL database (DATABASE_URL) or, without it, the embedded one.
 //   DATABASE_URL=postgresql://... npx tsx packages/api/bench/cpu.ts
-// BENCH_CPU_REQUESTS per kind (300), BENCH_MEMBERS (20,000). With BENCH_CPU_PROFILE=<dir> the
+// BENCH_CPU_REQUESTS per kind (300), BENCH_MEMBERS (20,000), BENCH_LOAD_MS per kind under load (3000),
+// BENCH_CPU_KINDS (a comma-separated list of parts of the kinds' names: only those). With BENCH_CPU_PROFILE=<dir> the
 // server also runs under Node's CPU profiler and writes its profile there when it stops
 // (summarise it with bench/profile.ts --summarise).
 import { randomBytes } from "node:crypto";
@@ -161,7 +162,9 @@ async function main(): Promise<void> {
       MEMBERS,
     );
     const pool = await addMembers(ctx, WARM_UP * 2 + REQUESTS * 2 + (LOAD_MS / 1000) * 1500, 2);
-    const all = kinds(ctx, pool);
+    // BENCH_CPU_KINDS=<text>,<text>: only the kinds whose names contain one of them.
+    const only = process.env.BENCH_CPU_KINDS?.split(",");
+    const all = kinds(ctx, pool).filter((k) => !only || only.some((o) => k.name.includes(o)));
     // Warm each kind (V8 optimises the server's hot code after some hundred requests).
     for (let i = 0; i < WARM_UP; i++) for (const k of all) await k.send(i);
     const rows = [];
