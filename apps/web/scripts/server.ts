@@ -49,7 +49,7 @@ async function openOwned(config: Config): Promise<DbHandle> {
   const embedded = await startEmbeddedServer(config.database.dir).catch((err: Error) => {
     throw new Error(`${err.message}: is Roster already running? Stop it, or set DATABASE_URL.`);
   });
-  const handle = await openDb({ kind: "postgres", url: embedded.url, preparedStatements: false });
+  const handle = await openDb({ kind: "postgres", url: embedded.url, preparedStatements: true });
   return {
     ...handle,
     embedded,
@@ -216,10 +216,10 @@ export async function startWebServer(opts: {
       REDIS_URL: config.redisUrl ?? "",
       REDIS_KEY_PREFIX: config.redisKeyPrefix,
       METRICS_TOKEN: config.metricsToken ?? "",
-      // The embedded database's socket server runs every connection on one session, where two
-      // connections preparing one statement name collide.
+      // On unless turned off for PostgreSQL (behind an old PgBouncer); the embedded database's
+      // server shares prepared statements between its clients (packages/db/src/embedded.ts).
       DATABASE_PREPARED_STATEMENTS:
-        config.database.kind === "postgres" && config.database.preparedStatements !== false ? "on" : "off",
+        config.database.kind === "postgres" && config.database.preparedStatements === false ? "off" : "on",
       ...opts.env,
     },
   });

@@ -62,8 +62,8 @@ export function rawRemoval(ctx: BenchContext) {
   };
   const callerPromise = verifyBearer(ctx.prisma, `Bearer ${ctx.admin.token}`, ctx.secret);
   let n = 0;
-  // Prepared as the server prepares them: on PostgreSQL, not on the embedded database.
-  const named = (sql: string) => (ctx.database === "postgresql" ? preparedName({ sql }) : undefined);
+  // Prepared, as the server prepares them.
+  const named = (sql: string) => preparedName({ sql });
   return async (ids: string[]): Promise<void> => {
     const caller = await callerPromise;
     const guard = fastGuard(caller, ids);

@@ -125,8 +125,8 @@ describe("bulk delete: statements per request", () => {
     }
     expect(sent.map((x) => x.sql)).toHaveLength(1);
     expect(sent[0]?.sql).toMatch(/FROM auth_sessions s JOIN users u .* LEFT JOIN org_memberships m/s);
-    // Every bearer request sends it: prepared on PostgreSQL.
-    if (inject("databaseKind") === "postgres") expect(sent[0]?.name).toMatch(/^roster_[0-9a-f]{24}$/);
+    // Every bearer request sends it: prepared.
+    expect(sent[0]?.name).toMatch(/^roster_[0-9a-f]{24}$/);
   });
 
   it("removes plain members in one statement, the same for 1 id and for 1000 ids", async () => {
@@ -161,9 +161,8 @@ describe("bulk delete: statements per request", () => {
       expect(t.all[0]).toMatch(/FROM\s+org_memberships\b[\s\S]*FOR UPDATE/i);
       expect(t.all[0]).toMatch(WRITES);
       expect(t.all.filter((s) => ORG_LOCK.test(s))).toEqual([]);
-      // Prepared on PostgreSQL (planned once per connection), under one name for 1 id and 1000.
-      if (inject("databaseKind") === "postgres") expect(t.names[0]).toMatch(/^roster_[0-9a-f]{24}$/);
-      else expect(t.names[0]).toBeUndefined();
+      // Prepared (planned once per connection), under one name for 1 id and 1000.
+      expect(t.names[0]).toMatch(/^roster_[0-9a-f]{24}$/);
     }
     expect(many.names[0]).toBe(one.names[0]);
 

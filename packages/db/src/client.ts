@@ -173,9 +173,9 @@ export async function openDb(target: DbTarget = getConfig().database, opts: Clie
   }
   let url: string;
   let embedded: EmbeddedServer | null = null;
-  // Only where asked for: the embedded database's socket server runs every connection on one
-  // session, where two connections preparing one name collide.
-  let prepared = false;
+  // Only where asked for on PostgreSQL (not behind an old PgBouncer in transaction mode); always
+  // on the embedded database, whose server shares prepared statements between its clients.
+  let prepared = true;
   if (target.kind === "postgres") {
     url = target.url;
     prepared = target.preparedStatements ?? false;

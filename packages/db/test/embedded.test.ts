@@ -1,6 +1,7 @@
 // The embedded database's loopback port: only a client that has the per-start password from the
 // owner's lock file gets in, and a client that holds the one session idle in a transaction is
 // cut off so that the others are served.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -127,5 +128,52 @@ describe("embedded database access", () => {
   it.runIf(inject("databaseKind") === "embedded")("guards the test run's own embedded database too", async () => {
     await expect(selectOne(withoutPassword(inject("databaseUrl")))).rejects.toMatchObject({ code: "28P01" });
     await expect(selectOne(inject("databaseUrl"))).resolves.toBe(1);
+  });
+});
+
+describe("prepared statements on the embedded database's one session", () => {
+  const shared = (text: string) => `roster_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
+
+  it("lets every client prepare a statement named by its text; other names still collide", async () => {
+    const text = "SELECT $1::int + 1 AS n";
+    const name = shared(text);
+    const clients = Array.from({ length: 3 }, () => new pg.Client({ connectionString: server.url }));
+    try {
+      for (const c of clients) await c.connect();
+      // Each client parses the name once (pg remembers it per connection), then only binds it.
+      for (const [i, c] of clients.entries()) {
+        for (let k = 0; k < 3; k++) {
+          const { rows } = await c.query({ name, text, values: [i * 10 + k] });
+          expect(rows).toEqual([{ n: i * 10 + k + 1 }]);
+        }
+      }
+      // Inside another client's transaction the name is still there for it.
+      const [a, b] = clients as [pg.Client, pg.Client];
+      await a.query("BEGIN");
+      await expect(a.query({ name, text, values: [41] })).resolves.toMatchObject({ rows: [{ n: 42 }] });
+      await a.query("COMMIT");
+      await expect(b.query({ name, text, values: [1] })).resolves.toMatchObject({ rows: [{ n: 2 }] });
+
+      // A name that is not a hash of its text is the client's own: a second client's Parse fails as in PostgreSQL.
+      const fresh = new pg.Client({ connectionString: server.url });
+      await fresh.connect();
+      try {
+        await a.query({ name: "mine", text: "SELECT 1 AS n", values: [] });
+        await expect(fresh.query({ name: "mine", text: "SELECT 1 AS n", values: [] })).rejects.toMatchObject({
+          code: "42P05",
+        });
+        // A statement that does not parse is not remembered: every client gets its error.
+        const bad = "SELECT FROM WHERE $1";
+        await expect(a.query({ name: shared(bad), text: bad, values: [1] })).rejects.toMatchObject({ code: "42601" });
+        await expect(fresh.query({ name: shared(bad), text: bad, values: [1] })).rejects.toMatchObject({
+          code: "42601",
+        });
+        await expect(fresh.query({ name, text, values: [7] })).resolves.toMatchObject({ rows: [{ n: 8 }] });
+      } finally {
+        await fresh.end();
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    }
   });
 });

@@ -25,13 +25,8 @@ declare module "vitest" {
 
 let handle: Promise<DbHandle> | undefined;
 
-/** The run's database as the server opens it: prepared statements on PostgreSQL, not on the embedded one. */
-const runDatabase = () =>
-  ({
-    kind: "postgres",
-    url: inject("databaseUrl"),
-    preparedStatements: inject("databaseKind") === "postgres",
-  }) as const;
+/** The run's database as the server opens it, with prepared statements (on either kind). */
+const runDatabase = () => ({ kind: "postgres", url: inject("databaseUrl"), preparedStatements: true }) as const;
 
 /** The run's database, opened once per test file and closed after it. */
 export function testDb(): Promise<Db> {
