@@ -4,6 +4,8 @@
 import { addMembers, type BenchContext, quantile, round, rssMb, send } from "./support";
 
 export const CONNECTIONS = 16;
+/** Rounds of each kind in the throughput run (the machine's other work disturbs any one of them). */
+const ROUNDS = 3;
 
 interface Load {
   requests: number;
@@ -67,13 +69,13 @@ export interface ThroughputRow {
   ofHealth: string;
 }
 
-/** Health and removals, each for `ms`, twice in alternation; the better of each pair is kept. */
+/** Health and removals, each for `ms`, three times in alternation; the best of each is kept. */
 export async function benchThroughput(ctx: BenchContext, ms: number): Promise<ThroughputRow[]> {
-  const pool = await addMembers(ctx, Math.ceil((ms / 1000) * 2 * 1500));
+  const pool = await addMembers(ctx, Math.ceil((ms / 1000) * ROUNDS * 1500));
   let used = 0;
   const results: { health: Load[]; removal: Load[] } = { health: [], removal: [] };
   await drive(() => health(ctx), { total: CONNECTIONS * 4 }); // warm
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     results.health.push(await drive(() => health(ctx), { ms }));
     const slice = pool.slice(used);
     const load = await drive(removeOne(ctx, slice), { ms });
@@ -103,26 +105,43 @@ export interface SoakRow {
   /** The resident memory after each quarter of the requests. */
   rssQuartersMb: string;
   rssAfterMb: number;
+  /** The V8 heap in use after each quarter (from /api/metrics), and after the warm-up. */
+  heapUsedMb: string;
+}
+
+/** Requests before the soak's first reading: V8 grows its heap to its working size over the first thousands. */
+export const SOAK_WARM_UP = 1000;
+
+/** The web server's V8 heap in use, in MB, as its own /api/metrics reports it. */
+async function heapUsedMb(ctx: BenchContext): Promise<number> {
+  if (!ctx.metricsToken) return Number.NaN;
+  const res = await send(`${ctx.baseUrl}/api/metrics`, { headers: { authorization: `Bearer ${ctx.metricsToken}` } });
+  const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(res.text)?.[1]);
+  return Math.round(bytes / 1048576);
 }
 
 /**
- * `total` 1-id removal requests; the server's RSS after a warm-up, after each quarter, and at the
- * end. Memory that only grows with the count (a leak) climbs quarter after quarter; a heap that
- * settles rises in the first quarter and then stays.
+ * `total` 1-id removal requests; the server's RSS and V8 heap after a warm-up, after each
+ * quarter, and at the end. Memory that only grows with the count (a leak) climbs quarter after
+ * quarter; a heap that settles rises in the first quarter and then stays, and the heap in use
+ * falls back after each of V8's full collections.
  */
 export async function benchSoak(ctx: BenchContext, total: number): Promise<SoakRow> {
-  const pool = await addMembers(ctx, total + 200, 0);
-  await drive(removeOne(ctx, pool.slice(0, 200)), { total: 200 });
+  const pool = await addMembers(ctx, total + SOAK_WARM_UP, 0);
+  await drive(removeOne(ctx, pool.slice(0, SOAK_WARM_UP)), { total: SOAK_WARM_UP });
   const before = rssMb(ctx.serverPid);
+  const heaps = [await heapUsedMb(ctx)];
   const quarters: number[] = [];
   const quarter = Math.ceil(total / 4);
   let sent = 0;
   const started = performance.now();
   for (let q = 0; q < 4 && sent < total; q++) {
     const n = Math.min(quarter, total - sent);
-    const load = await drive(removeOne(ctx, pool.slice(200 + sent, 200 + sent + n)), { total: n });
+    const from = SOAK_WARM_UP + sent;
+    const load = await drive(removeOne(ctx, pool.slice(from, from + n)), { total: n });
     sent += load.requests;
     quarters.push(rssMb(ctx.serverPid));
+    heaps.push(await heapUsedMb(ctx));
   }
   return {
     database: ctx.database,
@@ -131,5 +150,6 @@ export async function benchSoak(ctx: BenchContext, total: number): Promise<SoakR
     rssBeforeMb: before,
     rssQuartersMb: quarters.join(" / "),
     rssAfterMb: rssMb(ctx.serverPid),
+    heapUsedMb: heaps.join(" / "),
   };
 }

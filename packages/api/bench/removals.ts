@@ -113,6 +113,11 @@ export async function benchRemovals(ctx: BenchContext, sizes: { ids: number; run
         times[way].push(performance.now() - t);
       }
     }
+    if (process.env.BENCH_SAMPLES)
+      console.error(
+        size,
+        JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map((x) => Math.round(x))]))),
+      );
     const rawMs = median(times.raw);
     out.push({
       database: ctx.database,

@@ -22,6 +22,8 @@ export interface BenchContext {
   prisma: Db;
   /** The server's AUTH_SECRET. */
   secret: string;
+  /** The server's METRICS_TOKEN, when it serves /api/metrics. */
+  metricsToken?: string;
   /** One connection of the benchmark's own, for setup and the raw-SQL baseline. */
   sql: pg.Client;
   manifest: DemoManifest;
