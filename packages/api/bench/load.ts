@@ -1,7 +1,7 @@
 // Throughput under load: 1-id removals in one organization at CONNECTIONS concurrent requests,
 // against the app's own /api/health (Next plus one database round trip) in the same run; and a
 // soak of many removal requests with the server's memory read before and after.
-import { addMembers, type BenchContext, quantile, round, rssMb, send } from "./support";
+import { addMembers, type BenchContext, quantile, round, rssMb, send, settle } from "./support";
 
 export const CONNECTIONS = 16;
 /** Rounds of each kind in the throughput run (the machine's other work disturbs any one of them). */
@@ -72,6 +72,7 @@ export interface ThroughputRow {
 /** Health and removals, each for `ms`, three times in alternation; the best of each is kept. */
 export async function benchThroughput(ctx: BenchContext, ms: number): Promise<ThroughputRow[]> {
   const pool = await addMembers(ctx, Math.ceil((ms / 1000) * ROUNDS * 1500));
+  await settle(ctx);
   let used = 0;
   const results: { health: Load[]; removal: Load[] } = { health: [], removal: [] };
   await drive(() => health(ctx), { total: CONNECTIONS * 4 }); // warm
@@ -128,6 +129,7 @@ async function heapUsedMb(ctx: BenchContext): Promise<number> {
  */
 export async function benchSoak(ctx: BenchContext, total: number): Promise<SoakRow> {
   const pool = await addMembers(ctx, total + SOAK_WARM_UP, 0);
+  await settle(ctx);
   await drive(removeOne(ctx, pool.slice(0, SOAK_WARM_UP)), { total: SOAK_WARM_UP });
   const before = rssMb(ctx.serverPid);
   const heaps = [await heapUsedMb(ctx)];

@@ -5,7 +5,7 @@
 import { preparedName } from "@roster/db";
 import { sessionMemberStatement, verifyBearer } from "../src/auth/caller";
 import { fastGuard, oneStatementRemoval } from "../src/services/bulk-delete-memberships";
-import { addMembers, type BenchContext, median, round, send } from "./support";
+import { addMembers, type BenchContext, median, round, send, settle } from "./support";
 
 export interface RemovalRow {
   database: string;
@@ -103,11 +103,15 @@ export async function benchRemovals(ctx: BenchContext, sizes: { ids: number; run
   const out: RemovalRow[] = [];
   for (const { ids: size, runs } of sizes) {
     const times: Record<Way, number[]> = { raw: [], rest: [], trpc: [] };
+    // Every run's members are added first, so no run starts right after a bulk insert (which
+    // disturbed whichever way came first after it) and the ways follow each other without gaps.
+    const fresh = await addMembers(ctx, size * 3 * runs);
+    await settle(ctx);
     for (let r = 0; r < runs; r++) {
-      const fresh = await addMembers(ctx, size * 3);
       for (let k = 0; k < 3; k++) {
         const way = order[(r + k) % 3] as Way;
-        const ids = fresh.slice(k * size, (k + 1) * size);
+        const from = (r * 3 + k) * size;
+        const ids = fresh.slice(from, from + size);
         const t = performance.now();
         await ways[way](ids);
         times[way].push(performance.now() - t);

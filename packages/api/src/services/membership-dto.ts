@@ -91,6 +91,38 @@ export function toMembershipDto(row: MembershipRow): MembershipDto {
   };
 }
 
+/**
+ * A timestamp as PostgreSQL writes it in JSON, as the contract writes it: PostgreSQL's UTC form
+ * ("2026-11-30T01:24:15.12+00:00", its trailing zeros dropped) is rewritten as text, any other
+ * (a session in another time zone) goes through a Date. The same string as `iso(new Date(s))`.
+ */
+export function isoFromJson(s: string | null): string | null {
+  if (s === null) return null;
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00:00$/.exec(s);
+  if (!m) return new Date(s).toISOString();
+  return `${m[1]}.${(m[2] ?? "").padEnd(3, "0").slice(0, 3)}Z`;
+}
+
+/** toMembershipDto of a row still in its JSON form (see fromJsonRow). */
+export function toMembershipDtoFromJson(row: Jsonified<MembershipRow>): MembershipDto {
+  return {
+    id: row.id,
+    role: row.role,
+    status: row.status,
+    inviteEmail: row.inviteEmail,
+    createdAt: isoFromJson(row.createdAt) as string,
+    updatedAt: isoFromJson(row.updatedAt) as string,
+    userId: row.userId,
+    orgId: row.orgId,
+    roleId: row.roleId,
+    projectFavorites: row.projectFavorites,
+    isActive: row.isActive,
+    lastInvitedAt: isoFromJson(row.lastInvitedAt),
+    lastLoginAuthMethod: row.lastLoginAuthMethod,
+    lastLoginTime: isoFromJson(row.lastLoginTime),
+  };
+}
+
 /** The membership's user, from the UserColumns beside it. */
 export function userOf(row: Pick<MembershipRow, "userId"> & UserColumns): MembershipUserDto | null {
   return row.userId && row.userEmail && row.userUsername
