@@ -183,7 +183,8 @@ async function main(): Promise<void> {
         medianMs: round(median(latencies), 2),
         mainThreadCpuMs: round((mainThreadCpuMs(server.pid) - main0) / REQUESTS, 2),
         processCpuMs: round((processCpuMs(server.pid) - all0) / REQUESTS, 2),
-        ...(url ? { postgresCpuMs: round((postgresCpuMs() - db0) / REQUESTS, 2) } : {}),
+        // (A PostgreSQL process that ended meanwhile takes its time with it: never below 0.)
+        ...(url ? { postgresCpuMs: round(Math.max(0, postgresCpuMs() - db0) / REQUESTS, 2) } : {}),
       });
     }
     console.log(`\nServer CPU per request (${ctx.database}, ${REQUESTS} requests per kind, one at a time)`);
