@@ -41,7 +41,7 @@ function perSecret<T>(map: Map<string, T>, secret: string, make: () => T): T {
 // verification went through WebCrypto: an asynchronous job per request, about 0.15 ms of the
 // server's CPU for each 1-id removal in its profile.) The claims carry their own iat and exp.
 const signerOf = (secret: string): Sign =>
-  perSecret(signers, secret, () => createSigner({ key: secret, algorithm: "HS256", noTimestamp: true }));
+  perSecret(signers, secret, () => createSigner({ key: secret, algorithm: "HS256" }));
 const verifierOf = (secret: string): Verify =>
   perSecret(verifiers, secret, () => createVerifier({ key: secret, algorithms: ["HS256"], cache: false }));
 const decodeComplete = createDecoder({ complete: true }) as (token: string) => { header: Record<string, unknown> };
