@@ -39,7 +39,14 @@ import { auditInsert } from "./audit-events";
 import type { RequestOrigin } from "./bulk-delete-memberships";
 import { type CurrentRules, readCallerRules } from "./current-caller";
 import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
-import { fromJsonRow, type Jsonified, MEMBERSHIP_COLUMNS, type MembershipRow, toMembershipDto } from "./membership-dto";
+import {
+  fromJsonRow,
+  type Jsonified,
+  MEMBERSHIP_COLUMNS,
+  type MembershipRow,
+  toMembershipDto,
+  toMembershipDtoFromJson,
+} from "./membership-dto";
 
 export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
 /** The most expired snapshots one removal or restore deletes. */
@@ -297,8 +304,9 @@ function restoreStatement(
         from: Prisma.sql`restored m`,
       })}
     )
-    SELECT ${MEMBERSHIP_COLUMNS}, (SELECT count(*)::int FROM pms_restored) AS "projectMembershipCount"
-    FROM restored m ORDER BY m.id`;
+    SELECT coalesce((SELECT json_agg(x ORDER BY x.id) FROM (SELECT ${MEMBERSHIP_COLUMNS} FROM restored m) x), '[]'::json)
+             AS memberships,
+           (SELECT count(*)::int FROM pms_restored) AS "projectMembershipCount"`;
 }
 
 type RestoreInput = { batchId: string; skipConflicts?: boolean };
@@ -325,12 +333,13 @@ async function restoreOnce(
     if (beyond) throw beyond;
     if (plan.conflicts.length > 0 && !input.skipConflicts) throw conflictError(input.batchId, plan.conflicts);
     if (plan.restorable.length === 0) return { memberships: [], projectMembershipCount: 0, skipped: plan.conflicts };
-    const rows = await tx.$queryRaw<(SnapshotRow & { projectMembershipCount: number })[]>(
+    // The memberships put back come as one JSON value, answered in that form (as the removal's).
+    const [row] = await tx.$queryRaw<{ memberships: Jsonified<MembershipRow>[]; projectMembershipCount: number }[]>(
       restoreStatement(caller, input.batchId, plan, origin, windowDays),
     );
     return {
-      memberships: rows.map(toMembershipDto),
-      projectMembershipCount: rows[0]?.projectMembershipCount ?? 0,
+      memberships: (row?.memberships ?? []).map(toMembershipDtoFromJson),
+      projectMembershipCount: row?.projectMembershipCount ?? 0,
       skipped: plan.conflicts,
     };
   };
