@@ -15,28 +15,24 @@ import { loadConfig } from "@roster/config";
 import { freePort } from "@roster/config/net";
 import pg from "pg";
 import { ensureBuild, startRoster } from "../../../apps/web/scripts/server";
-import { addMembers, type BenchContext, median, prepareBench, round, send } from "./support";
+import { CONNECTIONS, health } from "./load";
+import { viaRest, viaTrpc } from "./removals";
+import { addMembers, type BenchContext, median, prepareBench, round, send, withScratchDatabase } from "./support";
 
 const REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 300);
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 20_000);
 const WARM_UP = 200;
-const CONNECTIONS = 16;
 const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 3000);
 
-/** User and system CPU of a process's main thread, in ms (Linux: /proc/<pid>/task/<pid>/stat). */
-function mainThreadCpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+/**
+ * User and system CPU, in ms, from a /proc stat file: a process's (every thread) or one thread's
+ * (`/proc/<pid>/task/<tid>/stat`). The fields after the command name (which may hold spaces)
+ * start at field 3; utime and stime are fields 14 and 15, in ticks of 10 ms.
+ */
+function statCpuMs(file: string): number {
+  const stat = fs.readFileSync(file, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / 100;
-}
-
-/** Every thread of the process (Node's workers, the thread pool, GC helpers), in ms. */
-function processCpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Every PostgreSQL server process on this machine (the bench's database is the only busy one), in ms. */
@@ -46,7 +42,7 @@ function postgresCpuMs(): number {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "postgres") continue;
-      ms += processCpuMs(Number(entry));
+      ms += statCpuMs(`/proc/${entry}/stat`);
     } catch {
       // The process ended while it was read.
     }
@@ -54,89 +50,74 @@ function postgresCpuMs(): number {
   return ms;
 }
 
+/** The CPU counters read around a run of requests, in ms. */
+interface Counters {
+  mainThread: number;
+  process: number;
+  postgres: number;
+  bench: number;
+}
+
+function counters(pid: number, postgres: boolean): Counters {
+  const self = process.cpuUsage();
+  return {
+    mainThread: statCpuMs(`/proc/${pid}/task/${pid}/stat`),
+    process: statCpuMs(`/proc/${pid}/stat`),
+    postgres: postgres ? postgresCpuMs() : 0,
+    bench: (self.user + self.system) / 1000,
+  };
+}
+
+/** Each counter's CPU per request over `n` requests (a PostgreSQL process that ended meanwhile takes its time with it: never below 0). */
+function perRequest(before: Counters, after: Counters, n: number, postgres: boolean) {
+  const per = (key: keyof Counters) => round(Math.max(0, after[key] - before[key]) / n, 2);
+  return {
+    mainThreadCpuMs: per("mainThread"),
+    processCpuMs: per("process"),
+    ...(postgres ? { postgresCpuMs: per("postgres") } : {}),
+    benchCpuMs: per("bench"),
+  };
+}
+
 interface Kind {
   name: string;
-  /** Sends request `i` and checks its status. */
-  send: (i: number) => Promise<void>;
-  /** Members the kind removes per request (fresh ones are added before it runs). */
-  removes?: number;
+  /** Sends one request and checks its answer. */
+  send: () => Promise<void>;
 }
 
 function kinds(ctx: BenchContext, pool: string[]): Kind[] {
   const members = `${ctx.baseUrl}/api/v2/organizations/${ctx.orgId}/memberships`;
-  const auth = { authorization: `Bearer ${ctx.admin.token}`, "content-type": "application/json" };
-  const expect = (want: number) => (res: { status: number; text: string }) => {
+  const refused = (want: number, headers: Record<string, string>, body: string) => async () => {
+    const res = await send(members, { method: "DELETE", headers, body });
     if (res.status !== want) throw new Error(`expected ${want}, got ${res.status}: ${res.text.slice(0, 200)}`);
   };
   let next = 0;
   const take = () => {
     const id = pool[next++];
     if (!id) throw new Error("the pool of members ran out");
-    return id;
+    return [id];
   };
+  const json = { "content-type": "application/json" };
   return [
-    { name: "GET /api/health", send: () => send(`${ctx.baseUrl}/api/health`).then(expect(200)) },
-    {
-      name: "DELETE without a token (401)",
-      send: () =>
-        send(members, { method: "DELETE", body: "{}", headers: { "content-type": "application/json" } }).then(
-          expect(401),
-        ),
-    },
+    { name: "GET /api/health", send: () => health(ctx) },
+    { name: "DELETE without a token (401)", send: refused(401, json, "{}") },
     {
       name: "DELETE, a body the schema refuses (422)",
-      send: () => send(members, { method: "DELETE", headers: auth, body: '{"membershipIds":"x"}' }).then(expect(422)),
+      send: refused(422, { authorization: `Bearer ${ctx.admin.token}`, ...json }, '{"membershipIds":"x"}'),
     },
-    {
-      name: "DELETE 1 id (200)",
-      removes: 1,
-      send: () =>
-        send(members, { method: "DELETE", headers: auth, body: JSON.stringify({ membershipIds: [take()] }) }).then(
-          expect(200),
-        ),
-    },
-    {
-      name: "tRPC 1 id (200)",
-      removes: 1,
-      send: () =>
-        send(`${ctx.baseUrl}/api/trpc/organizations.bulkDeleteMemberships`, {
-          method: "POST",
-          headers: auth,
-          body: JSON.stringify({ organizationId: ctx.orgId, membershipIds: [take()] }),
-        }).then(expect(200)),
-    },
+    { name: "DELETE 1 id (200)", send: () => viaRest(ctx, take()) },
+    { name: "tRPC 1 id (200)", send: () => viaTrpc(ctx, take()) },
   ];
 }
 
-async function main(): Promise<void> {
-  await ensureBuild();
-  const profileDir = process.env.BENCH_CPU_PROFILE;
-  if (profileDir) {
-    fs.mkdirSync(profileDir, { recursive: true });
-    process.env.NODE_OPTIONS = `--require ${path.join(import.meta.dirname, "cpu-profile.cjs")}`;
-    process.env.ROSTER_CPU_PROFILE_DIR = path.resolve(profileDir);
-  }
+/** Starts the server on `databaseUrl` (the embedded database when undefined) and measures each kind. */
+async function measure(databaseUrl: string | undefined): Promise<void> {
   const secret = randomBytes(48).toString("base64url");
-  const url = process.env.DATABASE_URL;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "roster-cpu-"));
-  const name = `roster_cpu_${Date.now()}`;
-  const admin = url ? new URL(url) : null;
-  if (admin) admin.pathname = "/postgres";
-  const adminSql = async (statement: string) => {
-    const c = new pg.Client({ connectionString: admin?.toString() });
-    await c.connect();
-    await c.query(statement).finally(() => c.end());
-  };
-  let target: string | undefined;
-  if (url) {
-    await adminSql(`CREATE DATABASE "${name}"`);
-    const t = new URL(url);
-    t.pathname = `/${name}`;
-    target = t.toString();
-  }
+  const postgres = databaseUrl !== undefined;
   const config = loadConfig({
     ...process.env,
-    DATABASE_URL: target,
+    DATABASE_URL: databaseUrl,
     PGLITE_DIR: path.join(tmp, "pglite"),
     AUTH_SECRET: secret,
     PORT: String(await freePort()),
@@ -151,7 +132,7 @@ async function main(): Promise<void> {
   try {
     const ctx = await prepareBench(
       {
-        database: url ? "postgresql" : "embedded",
+        database: postgres ? "postgresql" : "embedded",
         baseUrl: server.url,
         serverPid: server.pid,
         databaseUrl: server.databaseUrl,
@@ -166,26 +147,19 @@ async function main(): Promise<void> {
     const only = process.env.BENCH_CPU_KINDS?.split(",");
     const all = kinds(ctx, pool).filter((k) => !only || only.some((o) => k.name.includes(o)));
     // Warm each kind (V8 optimises the server's hot code after some hundred requests).
-    for (let i = 0; i < WARM_UP; i++) for (const k of all) await k.send(i);
+    for (let i = 0; i < WARM_UP; i++) for (const k of all) await k.send();
+
     const rows = [];
     for (const k of all) {
       const latencies: number[] = [];
-      const main0 = mainThreadCpuMs(server.pid);
-      const all0 = processCpuMs(server.pid);
-      const db0 = url ? postgresCpuMs() : 0;
+      const before = counters(server.pid, postgres);
       for (let i = 0; i < REQUESTS; i++) {
         const t = performance.now();
-        await k.send(i);
+        await k.send();
         latencies.push(performance.now() - t);
       }
-      rows.push({
-        request: k.name,
-        medianMs: round(median(latencies), 2),
-        mainThreadCpuMs: round((mainThreadCpuMs(server.pid) - main0) / REQUESTS, 2),
-        processCpuMs: round((processCpuMs(server.pid) - all0) / REQUESTS, 2),
-        // (A PostgreSQL process that ended meanwhile takes its time with it: never below 0.)
-        ...(url ? { postgresCpuMs: round(Math.max(0, postgresCpuMs() - db0) / REQUESTS, 2) } : {}),
-      });
+      const { benchCpuMs: _, ...cpu } = perRequest(before, counters(server.pid, postgres), REQUESTS, postgres);
+      rows.push({ request: k.name, medianMs: round(median(latencies), 2), ...cpu });
     }
     console.log(`\nServer CPU per request (${ctx.database}, ${REQUESTS} requests per kind, one at a time)`);
     console.table(rows);
@@ -193,26 +167,22 @@ async function main(): Promise<void> {
     // The same under load: CONNECTIONS requests at a time, for LOAD_MS per kind.
     const loaded = [];
     for (const k of all.filter((k) => k.name === "GET /api/health" || k.name === "DELETE 1 id (200)")) {
-      const main0 = mainThreadCpuMs(server.pid);
-      const all0 = processCpuMs(server.pid);
-      const db0 = url ? postgresCpuMs() : 0;
-      const self0 = process.cpuUsage();
+      const before = counters(server.pid, postgres);
       const started = performance.now();
       let sent = 0;
       await Promise.all(
         Array.from({ length: CONNECTIONS }, async () => {
-          while (performance.now() - started < LOAD_MS) await k.send(sent++);
+          while (performance.now() - started < LOAD_MS) {
+            sent++;
+            await k.send();
+          }
         }),
       );
       const seconds = (performance.now() - started) / 1000;
-      const self = process.cpuUsage(self0);
       loaded.push({
         request: k.name,
         perSecond: round(sent / seconds, 0),
-        mainThreadCpuMs: round((mainThreadCpuMs(server.pid) - main0) / sent, 2),
-        processCpuMs: round((processCpuMs(server.pid) - all0) / sent, 2),
-        ...(url ? { postgresCpuMs: round((postgresCpuMs() - db0) / sent, 2) } : {}),
-        benchCpuMs: round((self.user + self.system) / 1000 / sent, 2),
+        ...perRequest(before, counters(server.pid, postgres), sent, postgres),
       });
     }
     console.log(`\nUnder load (${CONNECTIONS} connections, ${LOAD_MS} ms per kind): CPU per request`);
@@ -220,9 +190,20 @@ async function main(): Promise<void> {
   } finally {
     await sql.end();
     await server.stop();
-    if (url) await adminSql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  await ensureBuild();
+  const profileDir = process.env.BENCH_CPU_PROFILE;
+  if (profileDir) {
+    fs.mkdirSync(profileDir, { recursive: true });
+    process.env.NODE_OPTIONS = `--require ${path.join(import.meta.dirname, "cpu-profile.cjs")}`;
+    process.env.ROSTER_CPU_PROFILE_DIR = path.resolve(profileDir);
+  }
+  if (process.env.DATABASE_URL) await withScratchDatabase("roster_cpu", measure);
+  else await measure(undefined);
 }
 
 await main();

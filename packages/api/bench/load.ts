@@ -53,7 +53,7 @@ function removeOne(ctx: BenchContext, pool: string[]) {
   };
 }
 
-async function health(ctx: BenchContext): Promise<void> {
+export async function health(ctx: BenchContext): Promise<void> {
   const res = await send(`${ctx.baseUrl}/api/health`);
   if (res.status !== 200) throw new Error(`/api/health answered ${res.status}`);
 }

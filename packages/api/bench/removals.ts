@@ -25,7 +25,7 @@ const WARM_UP = 50;
 
 const json = { "content-type": "application/json" };
 
-async function viaRest(ctx: BenchContext, ids: string[]): Promise<void> {
+export async function viaRest(ctx: BenchContext, ids: string[]): Promise<void> {
   const res = await send(`${ctx.baseUrl}/api/v2/organizations/${ctx.orgId}/memberships`, {
     method: "DELETE",
     headers: { authorization: `Bearer ${ctx.admin.token}`, ...json },
@@ -37,7 +37,7 @@ async function viaRest(ctx: BenchContext, ids: string[]): Promise<void> {
   }
 }
 
-async function viaTrpc(ctx: BenchContext, ids: string[]): Promise<void> {
+export async function viaTrpc(ctx: BenchContext, ids: string[]): Promise<void> {
   const res = await send(`${ctx.baseUrl}/api/trpc/organizations.bulkDeleteMemberships`, {
     method: "POST",
     headers: { authorization: `Bearer ${ctx.admin.token}`, ...json },
@@ -117,11 +117,6 @@ export async function benchRemovals(ctx: BenchContext, sizes: { ids: number; run
         times[way].push(performance.now() - t);
       }
     }
-    if (process.env.BENCH_SAMPLES)
-      console.error(
-        size,
-        JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map((x) => Math.round(x))]))),
-      );
     const rawMs = median(times.raw);
     out.push({
       database: ctx.database,
