@@ -73,22 +73,7 @@ export function fromJsonRow<T extends MembershipRow>(row: Jsonified<T>): T {
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 export function toMembershipDto(row: MembershipRow): MembershipDto {
-  return {
-    id: row.id,
-    role: row.role,
-    status: row.status,
-    inviteEmail: row.inviteEmail,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-    userId: row.userId,
-    orgId: row.orgId,
-    roleId: row.roleId,
-    projectFavorites: row.projectFavorites,
-    isActive: row.isActive,
-    lastInvitedAt: iso(row.lastInvitedAt),
-    lastLoginAuthMethod: row.lastLoginAuthMethod,
-    lastLoginTime: iso(row.lastLoginTime),
-  };
+  return dtoWith(row, iso);
 }
 
 /**
@@ -105,21 +90,34 @@ export function isoFromJson(s: string | null): string | null {
 
 /** toMembershipDto of a row still in its JSON form (see fromJsonRow). */
 export function toMembershipDtoFromJson(row: Jsonified<MembershipRow>): MembershipDto {
+  return dtoWith(row, isoFromJson);
+}
+
+/** A membership row whose timestamps are of type T (Dates, or PostgreSQL's JSON text). */
+type Timed<T> = Omit<MembershipRow, keyof JsonTimestamps> & {
+  createdAt: T;
+  updatedAt: T;
+  lastInvitedAt: T | null;
+  lastLoginTime: T | null;
+};
+
+/** The one mapping of a membership row to the contract's DTO, its timestamps written by `at`. */
+function dtoWith<T>(row: Timed<T>, at: (t: T | null) => string | null): MembershipDto {
   return {
     id: row.id,
     role: row.role,
     status: row.status,
     inviteEmail: row.inviteEmail,
-    createdAt: isoFromJson(row.createdAt) as string,
-    updatedAt: isoFromJson(row.updatedAt) as string,
+    createdAt: at(row.createdAt) as string,
+    updatedAt: at(row.updatedAt) as string,
     userId: row.userId,
     orgId: row.orgId,
     roleId: row.roleId,
     projectFavorites: row.projectFavorites,
     isActive: row.isActive,
-    lastInvitedAt: isoFromJson(row.lastInvitedAt),
+    lastInvitedAt: at(row.lastInvitedAt),
     lastLoginAuthMethod: row.lastLoginAuthMethod,
-    lastLoginTime: isoFromJson(row.lastLoginTime),
+    lastLoginTime: at(row.lastLoginTime),
   };
 }
 
