@@ -46,6 +46,8 @@ const PARSE_COMPLETE_MESSAGE = new Uint8Array([PARSE_COMPLETE, 0, 0, 0, 4]);
  * marked statement by a hash of its text (@roster/db's preparedName), so one name is one text.
  */
 const SHARED_NAME = /^roster_[0-9a-f]{24}$/;
+/** The most shared names kept (an application has a few); past it a Parse reaches PGlite as any other. */
+export const MAX_SHARED_NAMES = 1024;
 
 /** The statement name of a Parse message (its first field), or null when the message is not one. */
 function parsedName(message: Uint8Array): string | null {
@@ -161,7 +163,14 @@ class SessionQueue {
           item.reject(err instanceof Error ? err : new Error(String(err)));
           continue;
         }
-        if (name !== null && SHARED_NAME.test(name) && first === PARSE_COMPLETE) this.prepared.add(name);
+        if (
+          name !== null &&
+          SHARED_NAME.test(name) &&
+          first === PARSE_COMPLETE &&
+          this.prepared.size < MAX_SHARED_NAMES
+        ) {
+          this.prepared.add(name);
+        }
         const closed = closedName(item.message);
         if (closed !== null) this.prepared.delete(closed);
         if (syncPoint) this.atSync.add(item.handlerId);

@@ -12,6 +12,7 @@ import {
   type EmbeddedServer,
   IDLE_IN_TRANSACTION_TIMEOUT_MS,
   lockPath,
+  MAX_SHARED_NAMES,
   readLock,
   startEmbeddedServer,
 } from "../src/embedded";
@@ -176,4 +177,28 @@ describe("prepared statements on the embedded database's one session", () => {
       await Promise.all(clients.map((c) => c.end().catch(() => {})));
     }
   });
+
+  it("keeps at most MAX_SHARED_NAMES shared names; past them a name is one client's, as in PostgreSQL", async () => {
+    // A server of its own: the names the other tests shared count against the bound too.
+    const own = await startEmbeddedServer("memory://shared-names");
+    const a = new pg.Client({ connectionString: own.url });
+    const b = new pg.Client({ connectionString: own.url });
+    try {
+      await a.connect();
+      await b.connect();
+      for (let k = 0; k <= MAX_SHARED_NAMES; k++) {
+        const text = `SELECT $1::int + ${k} AS n`;
+        await a.query({ name: shared(text), text, values: [1] });
+      }
+      const kept = `SELECT $1::int + ${MAX_SHARED_NAMES - 1} AS n`;
+      await expect(b.query({ name: shared(kept), text: kept, values: [1] })).resolves.toMatchObject({
+        rows: [{ n: MAX_SHARED_NAMES }],
+      });
+      const past = `SELECT $1::int + ${MAX_SHARED_NAMES} AS n`;
+      await expect(b.query({ name: shared(past), text: past, values: [1] })).rejects.toMatchObject({ code: "42P05" });
+    } finally {
+      await Promise.all([a.end().catch(() => {}), b.end().catch(() => {})]);
+      await own.close();
+    }
+  }, 120_000);
 });
