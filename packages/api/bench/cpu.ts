@@ -142,7 +142,7 @@ async function measure(databaseUrl: string | undefined): Promise<void> {
       },
       MEMBERS,
     );
-    const pool = await addMembers(ctx, WARM_UP * 2 + REQUESTS * 2 + (LOAD_MS / 1000) * 1500, 2);
+    const pool = await addMembers(ctx, WARM_UP * 2 + REQUESTS * 2 + Math.ceil(LOAD_MS / 1000) * 1500, 2);
     // BENCH_CPU_KINDS=<text>,<text>: only the kinds whose names contain one of them.
     const only = process.env.BENCH_CPU_KINDS?.split(",");
     const all = kinds(ctx, pool).filter((k) => !only || only.some((o) => k.name.includes(o)));
