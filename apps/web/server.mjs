@@ -5,6 +5,7 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
+import { apiSecurityHeaders, isApiPath } from "./security-headers.mjs";
 
 export const PEER_IP_HEADER = "x-roster-peer-ip";
 // The page a request asked for, so that sign-in can bring the browser back to it.
@@ -20,14 +21,17 @@ const app = next({ dev: false, dir: path.dirname(fileURLToPath(import.meta.url))
 const handle = app.getRequestHandler();
 await app.prepare();
 
-/** The path and query a browser asked for, without Next's own `_rsc` cache-busting parameter. */
-function requestPath(raw) {
+/**
+ * The path and query a browser asked for, without Next's own `_rsc` cache-busting parameter, and
+ * whether it is an API route's (by the path as sent: Next matches routes on it undecoded).
+ */
+function requestTarget(raw) {
   try {
     const url = new URL(raw, "http://roster.invalid");
     url.searchParams.delete("_rsc");
-    return `${url.pathname}${url.search}`;
+    return { path: `${url.pathname}${url.search}`, api: isApiPath(url.pathname) };
   } catch {
-    return "/";
+    return { path: "/", api: false };
   }
 }
 
@@ -53,9 +57,14 @@ const shutdownDelayMs = msFromEnv("SHUTDOWN_DELAY_MS", 0);
 const DRAINING = Symbol.for("roster.draining");
 const DB = Symbol.for("roster.db");
 
+// The security headers of every API response, the same on each (the proxy sets pages' own).
+const apiHeaders = Object.entries(apiSecurityHeaders(process.env.NEXTAUTH_URL || undefined));
+
 const server = http.createServer((req, res) => {
   req.headers[PEER_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
-  req.headers[REQUEST_PATH_HEADER] = requestPath(req.url ?? "/");
+  const target = requestTarget(req.url ?? "/");
+  req.headers[REQUEST_PATH_HEADER] = target.path;
+  if (target.api) for (const [name, value] of apiHeaders) res.setHeader(name, value);
   // A draining instance closes each connection after its answer, so keep-alive clients move on.
   if (globalThis[DRAINING]) res.setHeader("connection", "close");
   void handle(req, res);
