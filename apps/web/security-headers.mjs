@@ -13,9 +13,13 @@
 /** The request header that carries the nonce to pages that render their own scripts. */
 export const NONCE_HEADER = "x-nonce";
 
-/** The paths of the API routes: everything under /api/. */
+/**
+ * The paths whose answers are data: everything under /api/ but the sign-in library's own routes
+ * (/api/auth/), which also render pages of their own (the sign-out confirmation, errors) with
+ * inline styles, and so keep the pages' policy.
+ */
 export function isApiPath(pathname) {
-  return pathname.startsWith("/api/");
+  return pathname.startsWith("/api/") && !pathname.startsWith("/api/auth/");
 }
 
 /** A fresh nonce: 16 random bytes, base64. */

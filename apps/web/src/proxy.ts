@@ -1,5 +1,5 @@
 // Runs before every page and asset request: gives it a fresh CSP nonce and puts the security
-// headers on its response. API routes are not matched: their headers need no nonce and are the
+// headers on its response. API routes (but the sign-in library's, which render pages too) are not matched: their headers need no nonce and are the
 // same on every response, so the Node server in front of Next sets them (server.mjs), sparing each
 // API request the proxy's own pass through Next (about 0.4 ms of CPU a request on a 2-core
 // machine, measured in docs/performance.md).
@@ -21,5 +21,5 @@ export function proxy(request: NextRequest): NextResponse {
   return response;
 }
 
-// Every path but the API's (security-headers.mjs' isApiPath).
-export const config = { matcher: ["/((?!api/).*)"] };
+// Every path but the API's (security-headers.mjs' isApiPath): not under /api/, or under /api/auth/.
+export const config = { matcher: ["/((?!api/(?!auth/)).*)"] };

@@ -17,13 +17,16 @@ const PAGES = [
   "/apinot/a/route",
   // Next matches routes on the path as sent: encoded, this is no API route but a page (404).
   "/%61pi/health",
+  // The sign-in library's routes render pages of their own (with inline styles): the pages' policy.
+  "/api/auth/session",
+  "/api/auth/error",
+  "/api/auth/signout",
 ];
 const API = [
   "/api/health",
   "/api/openapi.json",
   `/api/v2/organizations/${ORG}/memberships`,
   "/api/trpc/viewer.me",
-  "/api/auth/session",
   "/api/v1/auth/universal-auth/login",
   "/api/no-such-route",
 ];
@@ -83,6 +86,16 @@ describe("security headers", () => {
     // Nothing else: no script, style or connection is allowed by a directive of its own.
     expect([...d.keys()].sort()).toEqual(["default-src", "frame-ancestors"]);
   });
+
+  it.each(["/api/auth/signout", "/api/auth/error"])(
+    "let the sign-in library's own page %s show with its inline styles",
+    async (path) => {
+      const res = await get(`${baseUrl()}${path}`);
+      const html = await res.text();
+      expect(html).toMatch(/<style\b/);
+      expect(directives(res.headers.get("content-security-policy")).get("style-src")).toContain("'unsafe-inline'");
+    },
+  );
 
   it("keep the API's policy on answers a route writes itself (a 401, a 429, a streamed body)", async () => {
     const refused = await fetch(`${baseUrl()}/api/v2/organizations/${ORG}/memberships`, {
