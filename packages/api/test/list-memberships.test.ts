@@ -6,7 +6,8 @@
 import { type ListedMembership, ListMembershipsInput } from "@roster/contract";
 import { Prisma } from "@roster/db";
 import { beforeEach, describe, expect, it } from "vitest";
-import { listMemberships } from "../src/services/list-memberships";
+import { listMemberships, streamMemberships } from "../src/services/list-memberships";
+import { toMembershipWithUserDto } from "../src/services/membership-dto";
 import { memberOf, orgOf, reseed, testDb } from "./support";
 
 type Manifest = Awaited<ReturnType<typeof reseed>>;
@@ -177,5 +178,48 @@ describe("the member list's sort keys", () => {
     const both = ListMembershipsInput.safeParse({ organizationId: acme.id, cursor: "30", page: 2 });
     expect(both.error?.issues).toMatchObject([{ path: ["page"], message: "Give either a cursor or a page, not both" }]);
     expect(ListMembershipsInput.safeParse({ organizationId: acme.id, page: 0 }).success).toBe(false);
+  });
+});
+
+describe("the streamed read of a whole organization", () => {
+  let manifest: Manifest;
+  beforeEach(async () => {
+    manifest = await reseed();
+  });
+
+  it("gives every membership once, oldest first with ties by id, as the one-query read maps them, page by page", async () => {
+    const prisma = await testDb();
+    const acme = orgOf(manifest, "acme");
+    // Ties on created_at, across page boundaries (pages of 7).
+    await prisma.$executeRaw`
+      UPDATE org_memberships SET created_at = '2026-06-01 00:00:00.123+00'::timestamptz + (abs(hashtext(id::text)) % 3) * interval '1 millisecond'
+      WHERE org_id = ${acme.id}::uuid`;
+    const pages: number[] = [];
+    const streamed = [];
+    for await (const page of streamMemberships(prisma, acme.id, 7)) {
+      pages.push(page.length);
+      streamed.push(...page);
+    }
+    const expected = (
+      await prisma.$queryRaw<Parameters<typeof toMembershipWithUserDto>[0][]>`
+        SELECT m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
+          m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
+          m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
+          m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
+          m.last_login_time AS "lastLoginTime", u.email AS "userEmail", u.username AS "userUsername",
+          u.first_name AS "userFirstName", u.last_name AS "userLastName"
+        FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
+        WHERE m.org_id = ${acme.id}::uuid ORDER BY m.created_at, m.id`
+    ).map(toMembershipWithUserDto);
+    expect(expected.length).toBeGreaterThan(14);
+    expect(streamed).toEqual(expected);
+    expect(pages.slice(0, -1).every((n) => n === 7)).toBe(true);
+  });
+
+  it("reads each page with sorting off, so the planner walks the index whatever its statistics say", async () => {
+    const prisma = await testDb();
+    const [fn] = await prisma.$queryRaw<{ config: string[] | null }[]>`
+      SELECT proconfig AS config FROM pg_proc WHERE proname = 'org_membership_page'`;
+    expect(fn?.config).toEqual(["enable_sort=off"]);
   });
 });

@@ -76,21 +76,26 @@ export function toMembershipDto(row: MembershipRow): MembershipDto {
   return dtoWith(row, iso);
 }
 
+/** PostgreSQL's UTC timestamp, in its text form or its JSON form. */
+const PG_UTC = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00(?::00)?$/;
+
 /**
- * A timestamp as PostgreSQL writes it in JSON, as the contract writes it: PostgreSQL's UTC form
- * ("2026-11-30T01:24:15.12+00:00", its trailing zeros dropped) is rewritten as text, any other
- * (a session in another time zone) goes through a Date. The same string as `iso(new Date(s))`.
+ * A timestamp as PostgreSQL writes it, as the contract writes it: PostgreSQL's UTC forms, as text
+ * ("2026-11-30 01:24:15.12+00") or in JSON ("2026-11-30T01:24:15.12+00:00"), trailing zeros
+ * dropped, are rewritten as text; any other (a session in another time zone) goes through a Date,
+ * as does a Date itself. The same string as `iso(new Date(s))`.
  */
-export function isoFromJson(s: string | null): string | null {
+export function isoFromPg(s: string | Date | null): string | null {
   if (s === null) return null;
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00:00$/.exec(s);
+  if (s instanceof Date) return s.toISOString();
+  const m = PG_UTC.exec(s);
   if (!m) return new Date(s).toISOString();
-  return `${m[1]}.${(m[2] ?? "").padEnd(3, "0").slice(0, 3)}Z`;
+  return `${m[1]}T${m[2]}.${(m[3] ?? "").padEnd(3, "0").slice(0, 3)}Z`;
 }
 
 /** toMembershipDto of a row still in its JSON form (see fromJsonRow). */
 export function toMembershipDtoFromJson(row: Jsonified<MembershipRow>): MembershipDto {
-  return dtoWith(row, isoFromJson);
+  return dtoWith(row, isoFromPg);
 }
 
 /** A membership row whose timestamps are of type T (Dates, or PostgreSQL's JSON text). */
@@ -136,4 +141,12 @@ export function userOf(row: Pick<MembershipRow, "userId"> & UserColumns): Member
 
 export function toMembershipWithUserDto(row: MembershipRow & UserColumns): MembershipWithUserDto {
   return { ...toMembershipDto(row), user: userOf(row) };
+}
+
+/** A membership row and its user, its timestamps as PostgreSQL's text (queryRows' `timestampsAsText`) or as Dates. */
+export type MembershipWithUserText = Timed<string | Date> & UserColumns;
+
+/** toMembershipWithUserDto of a row read with its timestamps as text. */
+export function toMembershipWithUserDtoFromText(row: MembershipWithUserText): MembershipWithUserDto {
+  return { ...dtoWith(row, isoFromPg), user: userOf(row) };
 }
