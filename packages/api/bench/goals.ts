@@ -19,7 +19,8 @@ export interface Verdict {
   database: string;
   goal: string;
   measured: string;
-  met: "yes" | "no";
+  /** "not judged" when the run was too short to say (a soak shorter than the goal's). */
+  met: "yes" | "no" | "not judged";
 }
 
 /** The goals' limits (issues 8, 12 and 14). */
@@ -36,6 +37,11 @@ export const GOALS = {
   restoreOverRemove: 1.25,
   /** The server's RSS over the soak's last quarter: flat, within this share. */
   soakLastQuarterGrowth: 0.02,
+  /**
+   * The soak the memory goal speaks of. A shorter one (the bench's default, to stay within its
+   * 3 minutes) ends while V8 is still growing its heap to its working size: printed, not judged.
+   */
+  soakRequests: 10_000,
 } as const;
 
 const verdict = (database: string, goal: string, measured: string, met: boolean): Verdict => ({
@@ -136,14 +142,20 @@ export function verdicts(results: BenchResults): Verdict[] {
       const last = quarters[quarters.length - 1];
       if (third === undefined || last === undefined || quarters.some(Number.isNaN)) continue;
       const growth = (last - third) / third;
-      out.push(
-        verdict(
-          db,
-          `server memory flat over ${row.requests} removals (RSS over the last quarter within ${GOALS.soakLastQuarterGrowth * 100}%)`,
-          `${third} → ${last} MB (${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)}%)`,
-          growth <= GOALS.soakLastQuarterGrowth,
-        ),
+      const judged = verdict(
+        db,
+        `server memory flat over ${GOALS.soakRequests} removals (RSS over the last quarter within ${GOALS.soakLastQuarterGrowth * 100}%)`,
+        `${third} → ${last} MB (${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(1)}%)`,
+        growth <= GOALS.soakLastQuarterGrowth,
       );
+      if (row.requests >= GOALS.soakRequests) out.push(judged);
+      else {
+        out.push({
+          ...judged,
+          measured: `${judged.measured} over ${row.requests} (BENCH_SOAK=${GOALS.soakRequests} to judge)`,
+          met: "not judged",
+        });
+      }
     }
   }
   return out;

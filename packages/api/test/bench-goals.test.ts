@@ -112,5 +112,10 @@ describe("bench verdicts", () => {
       "no",
       "no",
     ]);
+    // A soak shorter than the goal's is printed, not judged, grown or not.
+    const short = verdicts({ ...empty, soak: [{ ...soak("298 / 317 / 335 / 351"), requests: 1500 }] });
+    expect(short).toMatchObject([
+      { met: "not judged", measured: "335 → 351 MB (+4.8%) over 1500 (BENCH_SOAK=10000 to judge)" },
+    ]);
   });
 });
