@@ -156,7 +156,7 @@ const poolsOf = new WeakMap<PrismaClient, { pool: pg.Pool; prepared: boolean }>(
  * same connections, the same prepared-statement names (PREPARED), the same statement counting.
  * Outside any transaction; on a private in-process PGlite (no pool) it is Prisma's `$queryRaw`.
  *
- * With `timestampsAsText`, timestamps come as PostgreSQL writes them ("2026-11-30 01:24:15.12+00")
+ * With `timestampsAsText`, `timestamptz` values come as PostgreSQL writes them ("2026-11-30 01:24:15.12+00")
  * rather than as Dates: for reads of many rows whose timestamps are only written out again
  * (parsing 400,000 of them into Dates took a third of a 100,000-member listing's reading). The
  * in-process PGlite fallback still answers Dates: a caller takes either.
@@ -179,12 +179,13 @@ export async function queryRows<T>(
   return result.rows;
 }
 
-const TIMESTAMP_OIDS = new Set([pg.types.builtins.TIMESTAMP, pg.types.builtins.TIMESTAMPTZ]);
-
-/** pg's parsers, but timestamps left as PostgreSQL's text. */
+/**
+ * pg's parsers, but `timestamptz` left as PostgreSQL's text (which carries its offset; a
+ * `timestamp` without one still comes as a Date, as it would be misread as text).
+ */
 const TEXT_TIMESTAMPS: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    TIMESTAMP_OIDS.has(oid)
+    oid === pg.types.builtins.TIMESTAMPTZ
       ? (value: string) => value
       : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
 };
