@@ -7,7 +7,7 @@ import { type ListedMembership, ListMembershipsInput } from "@roster/contract";
 import { Prisma } from "@roster/db";
 import { beforeEach, describe, expect, it } from "vitest";
 import { listMemberships, streamMemberships } from "../src/services/list-memberships";
-import { toMembershipWithUserDto } from "../src/services/membership-dto";
+import { MEMBERSHIP_COLUMNS, toMembershipWithUserDto, USER_COLUMNS } from "../src/services/membership-dto";
 import { memberOf, orgOf, reseed, testDb } from "./support";
 
 type Manifest = Awaited<ReturnType<typeof reseed>>;
@@ -187,7 +187,7 @@ describe("the streamed read of a whole organization", () => {
     manifest = await reseed();
   });
 
-  it("gives every membership once, oldest first with ties by id, as the one-query read maps them, page by page", async () => {
+  it("gives every membership once, oldest first with ties by id, as the one-query read (its timestamps as Dates) maps them, page by page", async () => {
     const prisma = await testDb();
     const acme = orgOf(manifest, "acme");
     // Ties on created_at, across page boundaries (pages of 7).
@@ -202,12 +202,7 @@ describe("the streamed read of a whole organization", () => {
     }
     const expected = (
       await prisma.$queryRaw<Parameters<typeof toMembershipWithUserDto>[0][]>`
-        SELECT m.id, m.role::text AS role, m.status::text AS status, m.invite_email AS "inviteEmail",
-          m.created_at AS "createdAt", m.updated_at AS "updatedAt", m.user_id AS "userId", m.org_id AS "orgId",
-          m.role_id AS "roleId", coalesce(m.project_favorites, '{}') AS "projectFavorites", m.is_active AS "isActive",
-          m.last_invited_at AS "lastInvitedAt", m.last_login_auth_method AS "lastLoginAuthMethod",
-          m.last_login_time AS "lastLoginTime", u.email AS "userEmail", u.username AS "userUsername",
-          u.first_name AS "userFirstName", u.last_name AS "userLastName"
+        SELECT ${MEMBERSHIP_COLUMNS}, ${USER_COLUMNS}
         FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
         WHERE m.org_id = ${acme.id}::uuid ORDER BY m.created_at, m.id`
     ).map(toMembershipWithUserDto);

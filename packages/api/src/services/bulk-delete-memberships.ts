@@ -44,7 +44,6 @@ import {
   MEMBERSHIP_COLUMNS,
   type MembershipRow,
   toMembershipDto,
-  toMembershipDtoFromJson,
   toMembershipWithUserDto,
   USER_COLUMNS,
   type UserColumns,
@@ -412,7 +411,7 @@ async function removeInOneStatement(
       "one-statement removal wrote what the rules would have refused",
     );
   }
-  return { memberships: targets.map(toMembershipDtoFromJson) };
+  return { memberships: targets.map(toMembershipDto) };
 }
 
 const TRANSACTION = { maxWait: 10_000, timeout: 60_000 };

@@ -10,9 +10,8 @@ import { type Db, Prisma, queryRows } from "@roster/db";
 import {
   MEMBERSHIP_COLUMNS,
   type MembershipRow,
-  type MembershipWithUserText,
+  type MembershipRowAsRead,
   toMembershipWithUserDto,
-  toMembershipWithUserDtoFromText,
   USER_COLUMNS,
   type UserColumns,
 } from "./membership-dto";
@@ -119,7 +118,7 @@ export async function* streamMemberships(
 ): AsyncGenerator<MembershipWithUserDto[], void, undefined> {
   let after: { createdAt: string | Date; id: string } = BEFORE_ALL;
   for (;;) {
-    const rows: MembershipWithUserText[] = await queryRows<MembershipWithUserText>(
+    const rows: (MembershipRowAsRead & UserColumns)[] = await queryRows<MembershipRowAsRead & UserColumns>(
       prisma,
       Prisma.sql`
         SELECT ${MEMBER_COLUMNS}
@@ -128,7 +127,7 @@ export async function* streamMemberships(
         ORDER BY m.created_at, m.id`,
       { timestampsAsText: true },
     );
-    if (rows.length > 0) yield rows.map(toMembershipWithUserDtoFromText);
+    if (rows.length > 0) yield rows.map(toMembershipWithUserDto);
     const last = rows.at(-1);
     if (!last || rows.length < pageSize) return;
     after = { createdAt: last.createdAt, id: last.id };

@@ -72,10 +72,6 @@ export function fromJsonRow<T extends MembershipRow>(row: Jsonified<T>): T {
 /** A timestamp as the contract writes it (ISO 8601, UTC, milliseconds), or null. */
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export function toMembershipDto(row: MembershipRow): MembershipDto {
-  return dtoWith(row, iso);
-}
-
 /** PostgreSQL's UTC timestamp, in its text form or its JSON form. */
 const PG_UTC = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00(?::00)?$/;
 
@@ -93,36 +89,34 @@ export function isoFromPg(s: string | Date | null): string | null {
   return `${m[1]}T${m[2]}.${(m[3] ?? "").padEnd(3, "0").slice(0, 3)}Z`;
 }
 
-/** toMembershipDto of a row still in its JSON form (see fromJsonRow). */
-export function toMembershipDtoFromJson(row: Jsonified<MembershipRow>): MembershipDto {
-  return dtoWith(row, isoFromPg);
-}
-
-/** A membership row whose timestamps are of type T (Dates, or PostgreSQL's JSON text). */
-type Timed<T> = Omit<MembershipRow, keyof JsonTimestamps> & {
-  createdAt: T;
-  updatedAt: T;
-  lastInvitedAt: T | null;
-  lastLoginTime: T | null;
+/**
+ * A MembershipRow as it was read: its timestamps as Dates (Prisma, pg), or as PostgreSQL wrote
+ * them (its JSON form, see Jsonified; its text form, queryRows' `timestampsAsText`).
+ */
+export type MembershipRowAsRead = Omit<MembershipRow, keyof JsonTimestamps> & {
+  createdAt: Date | string;
+  updatedAt: Date | string;
+  lastInvitedAt: Date | string | null;
+  lastLoginTime: Date | string | null;
 };
 
-/** The one mapping of a membership row to the contract's DTO, its timestamps written by `at`. */
-function dtoWith<T>(row: Timed<T>, at: (t: T | null) => string | null): MembershipDto {
+/** The one mapping of a membership row to the contract's DTO, however its timestamps were read. */
+export function toMembershipDto(row: MembershipRowAsRead): MembershipDto {
   return {
     id: row.id,
     role: row.role,
     status: row.status,
     inviteEmail: row.inviteEmail,
-    createdAt: at(row.createdAt) as string,
-    updatedAt: at(row.updatedAt) as string,
+    createdAt: isoFromPg(row.createdAt) as string,
+    updatedAt: isoFromPg(row.updatedAt) as string,
     userId: row.userId,
     orgId: row.orgId,
     roleId: row.roleId,
     projectFavorites: row.projectFavorites,
     isActive: row.isActive,
-    lastInvitedAt: at(row.lastInvitedAt),
+    lastInvitedAt: isoFromPg(row.lastInvitedAt),
     lastLoginAuthMethod: row.lastLoginAuthMethod,
-    lastLoginTime: at(row.lastLoginTime),
+    lastLoginTime: isoFromPg(row.lastLoginTime),
   };
 }
 
@@ -139,14 +133,6 @@ export function userOf(row: Pick<MembershipRow, "userId"> & UserColumns): Member
     : null;
 }
 
-export function toMembershipWithUserDto(row: MembershipRow & UserColumns): MembershipWithUserDto {
+export function toMembershipWithUserDto(row: MembershipRowAsRead & UserColumns): MembershipWithUserDto {
   return { ...toMembershipDto(row), user: userOf(row) };
-}
-
-/** A membership row and its user, its timestamps as PostgreSQL's text (queryRows' `timestampsAsText`) or as Dates. */
-export type MembershipWithUserText = Timed<string | Date> & UserColumns;
-
-/** toMembershipWithUserDto of a row read with its timestamps as text. */
-export function toMembershipWithUserDtoFromText(row: MembershipWithUserText): MembershipWithUserDto {
-  return { ...dtoWith(row, isoFromPg), user: userOf(row) };
 }

@@ -39,14 +39,7 @@ import { auditInsert } from "./audit-events";
 import type { RequestOrigin } from "./bulk-delete-memberships";
 import { type CurrentRules, readCallerRules } from "./current-caller";
 import { type IdempotentRequest, idempotentTransaction } from "./idempotency";
-import {
-  fromJsonRow,
-  type Jsonified,
-  MEMBERSHIP_COLUMNS,
-  type MembershipRow,
-  toMembershipDto,
-  toMembershipDtoFromJson,
-} from "./membership-dto";
+import { fromJsonRow, type Jsonified, MEMBERSHIP_COLUMNS, type MembershipRow, toMembershipDto } from "./membership-dto";
 
 export const MEMBERSHIP_RESTORED_EVENT = "organization.membership.restored";
 /** The most expired snapshots one removal or restore deletes. */
@@ -338,7 +331,7 @@ async function restoreOnce(
       restoreStatement(caller, input.batchId, plan, origin, windowDays),
     );
     return {
-      memberships: (row?.memberships ?? []).map(toMembershipDtoFromJson),
+      memberships: (row?.memberships ?? []).map(toMembershipDto),
       projectMembershipCount: row?.projectMembershipCount ?? 0,
       skipped: plan.conflicts,
     };
