@@ -58,6 +58,9 @@ export async function health(ctx: BenchContext): Promise<void> {
   if (res.status !== 200) throw new Error(`/api/health answered ${res.status}`);
 }
 
+/** The operation name of the throughput run's baseline. */
+export const HEALTH = "GET /api/health";
+
 export interface ThroughputRow {
   database: string;
   operation: string;
@@ -87,7 +90,7 @@ export async function benchThroughput(ctx: BenchContext, ms: number): Promise<Th
   const h = best(results.health);
   const r = best(results.removal);
   return [
-    { database: ctx.database, operation: "GET /api/health", connections: CONNECTIONS, ...h, ofHealth: "100%" },
+    { database: ctx.database, operation: HEALTH, connections: CONNECTIONS, ...h, ofHealth: "100%" },
     {
       database: ctx.database,
       operation: "DELETE 1 id (REST)",
