@@ -1,8 +1,8 @@
 // Runs before every page and asset request: gives it a fresh CSP nonce and puts the security
-// headers on its response. API routes (but the sign-in library's, which render pages too) are not matched: their headers need no nonce and are the
-// same on every response, so the Node server in front of Next sets them (server.mjs), sparing each
-// API request the proxy's own pass through Next (about 0.4 ms of CPU a request on a 2-core
-// machine, measured in docs/performance.md).
+// headers on its response. API routes are not matched (but the sign-in library's, which render
+// pages too): their headers need no nonce and are the same on every response, so the Node server
+// in front of Next sets them (server.mjs), sparing each API request the proxy's own pass through
+// Next (about 0.4 ms of CPU a request on a 2-core machine, measured in docs/performance.md).
 import { getConfig } from "@roster/config";
 import { type NextRequest, NextResponse } from "next/server";
 import { contentSecurityPolicy, isHttps, NONCE_HEADER, newNonce, securityHeaders } from "../security-headers.mjs";
