@@ -7,8 +7,12 @@ const nextConfig: NextConfig = {
   skipTrailingSlashRedirect: true,
   // Internal packages are consumed as TypeScript source.
   transpilePackages: ["@roster/api", "@roster/contract", "@roster/config", "@roster/db"],
-  // Native, WebAssembly and driver packages load from node_modules at run time.
+  // Native, WebAssembly and driver packages load from node_modules at run time. So do the rate
+  // limiter and its Redis client: Next bundles the app's own code once for the API routes and
+  // once for the pages, and the counters both share must answer with one class of result.
   serverExternalPackages: [
+    "rate-limiter-flexible",
+    "ioredis",
     "pg",
     "@prisma/adapter-pg",
     "@prisma/client",

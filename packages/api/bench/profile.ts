@@ -1,12 +1,15 @@
 // Where the time of a removal request goes in the server process, without Next's routing in
-// front: the route module's DELETE handler is called in-process with real Requests (the REST
-// adapter, the tRPC procedure, the service and Prisma, on PostgreSQL), 1-id and 1000-id requests
-// in turn. Run it under the CPU profiler and summarise the profile:
+// front: the route module's handler serves a plain Node HTTP server in this process (the REST
+// adapter, the tRPC procedure, the service and the database, on PostgreSQL), 1-id and 1000-id
+// requests in turn. Run it under the CPU profiler and summarise the profile:
 //   DATABASE_URL=postgresql://... node --cpu-prof --cpu-prof-dir=.profiles --import tsx packages/api/bench/profile.ts
 //   node --import tsx packages/api/bench/profile.ts --summarise .profiles/<file>.cpuprofile
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import pg from "pg";
+import { send } from "./support";
 
 interface ProfileNode {
   id: number;
@@ -78,7 +81,15 @@ async function run(): Promise<void> {
     const acme = manifest.organizations.find((o) => o.slug === "acme");
     const token = acme?.members.find((m) => m.email === "admin@acme.test")?.accessToken;
     if (!acme || !token) throw new Error("demo data incomplete");
-    const route = await import("../../../apps/web/src/app/api/v2/organizations/[organizationId]/memberships/route");
+    const { default: route } = await import(
+      "../../../apps/web/src/pages/api/v2/organizations/[organizationId]/memberships/index"
+    );
+    // The path parameter as Next's API routes hand it over.
+    const server = http.createServer((req, res) => {
+      void route(Object.assign(req, { query: { organizationId: acme.id } }), res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2/organizations/${acme.id}/memberships`;
     const sql = new pg.Client({ connectionString: target.toString() });
     // The database is dropped with force on the way out, failure or not.
     sql.on("error", () => {});
@@ -93,16 +104,12 @@ async function run(): Promise<void> {
         )
       ).rows.map((r) => r.id);
     const call = async (ids: string[]) => {
-      const res = await route.DELETE(
-        new Request(`http://localhost/api/v2/organizations/${acme.id}/memberships`, {
-          method: "DELETE",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: JSON.stringify({ membershipIds: ids }),
-        }),
-        { params: Promise.resolve({ organizationId: acme.id }) },
-      );
-      if (res.status !== 200) throw new Error(`answered ${res.status}: ${await res.text()}`);
-      await res.text();
+      const res = await send(url, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ membershipIds: ids }),
+      });
+      if (res.status !== 200) throw new Error(`answered ${res.status}: ${res.text}`);
     };
     for (const [size, runs] of [
       [1, Number(process.env.PROFILE_ONE ?? 300)],
@@ -115,6 +122,7 @@ async function run(): Promise<void> {
       console.log(`${runs} x ${size} id(s): ${((performance.now() - t) / runs).toFixed(1)} ms each`);
     }
     await sql.end();
+    server.close();
     await prisma.$disconnect();
   } finally {
     await adminClient.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -66,9 +66,21 @@ export const PEER_IP_HEADER = "x-roster-peer-ip";
  * The client's address: the connection's peer, or with TRUST_PROXY the address the trusted
  * proxies in front report (from the right of X-Forwarded-For; see clientAddress).
  */
-export function clientIp(headers: Headers): string | null {
-  return clientAddress(headers.get(PEER_IP_HEADER), headers.get("x-forwarded-for"), getConfig().trustProxy);
+export function clientIp(headers: Headers | NodeHeaders): string | null {
+  const get = headers instanceof Headers ? (name: string) => headers.get(name) : nodeHeader(headers);
+  return clientAddress(get(PEER_IP_HEADER), get("x-forwarded-for"), getConfig().trustProxy);
 }
+
+/** A Node request's headers (lower-case names; a repeated header as a list). */
+export type NodeHeaders = Record<string, string | string[] | undefined>;
+
+/** Reads a Node request's header as the Fetch API's Headers would: repeated values joined by ", ". */
+export const nodeHeader =
+  (headers: NodeHeaders) =>
+  (name: string): string | null => {
+    const value = headers[name];
+    return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+  };
 
 /**
  * The outer context for HTTP: a bearer Authorization header wins; otherwise the web session

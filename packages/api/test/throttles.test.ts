@@ -253,6 +253,29 @@ describe("LoginThrottle in process memory", () => {
     expect(throttles()).toBe(throttles());
     expect(throttles().universalAuth).toBeInstanceOf(LoginThrottle);
   });
+
+  it("shares its counts with another bundle of the module, which throws its own error classes", async () => {
+    // Next builds this module into one process more than once (API routes, pages): a second copy
+    // of the modules, with classes of its own, stands in for the other bundle.
+    const subject = { kind: "user" as const, id: `bundles-${randomBytes(4).toString("hex")}` };
+    const quota = throttles().rateLimits;
+    vi.resetModules();
+    const other = await import("../src/services/throttles");
+    const otherErrors = await import("../src/errors");
+    expect(otherErrors.RateLimitError).not.toBe(RateLimitError);
+    const first = await quota.spend("writes", subject);
+    const second = await other.throttles().rateLimits.spend("writes", subject);
+    expect(second?.remaining).toBe((first?.remaining ?? 0) - 1);
+    // Spend the rest through this bundle, then the other bundle refuses with its own class.
+    for (let left = second?.remaining ?? 0; left > 0; left--) await quota.spend("writes", subject);
+    const refused = await other
+      .throttles()
+      .rateLimits.spend("writes", subject)
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(otherErrors.RateLimitError);
+    expect(refused).not.toBeInstanceOf(RateLimitError);
+    await expect(quota.spend("writes", subject)).rejects.toBeInstanceOf(RateLimitError);
+  });
 });
 
 const REDIS_URL = TEST_REDIS_URL;

@@ -7,7 +7,8 @@ import { SignOutButton } from "./sign-out-button";
 
 export function OrgHeader() {
   const { org, organizations, viewerEmail, can } = useOrg();
-  const pathname = usePathname();
+  // Null only on the Pages Router's pages (the app serves API routes from there, no page).
+  const pathname = usePathname() ?? "/";
   const router = useRouter();
   const section = pathname.split("/")[3] ?? "members";
   const tabs = [

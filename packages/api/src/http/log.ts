@@ -11,7 +11,8 @@ export function logRequest(entry: {
   reqId: string;
   method: string;
   route: string;
-  url?: string;
+  /** The path as sent, without its query. */
+  path?: string;
   status: number;
   started: number;
   callerId: string | null;
@@ -25,7 +26,7 @@ export function logRequest(entry: {
     reqId: entry.reqId,
     method: entry.method,
     route: entry.route,
-    ...(entry.url ? { path: new URL(entry.url).pathname } : {}),
+    ...(entry.path ? { path: entry.path } : {}),
     status: entry.status,
     durationMs: Math.round(elapsedMs * 10) / 10,
     callerId: entry.callerId,

@@ -41,7 +41,7 @@ export async function handleMetricsRequest(req: Request): Promise<Response> {
     reqId,
     method: req.method,
     route: METRICS_ROUTE,
-    url: req.url,
+    path: new URL(req.url).pathname,
     status: response.status,
     started,
     callerId: null,

@@ -2,6 +2,8 @@
 // to 5), JSON body reading (check 6: 1 MiB, counted on the stream), body schema (check 7), the
 // error envelope, `x-request-id`, `WWW-Authenticate`, 405 with `Allow`, one log line. Handlers
 // are a few lines over a tRPC caller on the same router: never a second implementation.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { getConfig } from "@roster/config";
 import { type Db, getDb } from "@roster/db";
 import type { z } from "zod";
@@ -64,8 +66,17 @@ interface PublicMethodSpec<TParams, TBody> extends SpecBase<TBody> {
   handler: (ctx: PublicRestContext<TParams, TBody>) => Promise<unknown>;
 }
 
-type RouteContext<TParams> = { params: Promise<TParams> };
-type NextHandler<TParams> = (req: Request, ctx: RouteContext<TParams>) => Promise<Response>;
+/** A Node request as Next's API routes deliver it, with the route's path parameters in `query`. */
+export type RestRequest = IncomingMessage & { query?: Partial<Record<string, string | string[]>> };
+/** A route's handler: Next calls it for every method of its path. */
+export type RestHandler = (req: RestRequest, res: ServerResponse) => Promise<void>;
+
+/**
+ * What a route module exports next to its handler, for Next (a literal in each route file, which
+ * Next reads as written): the body is left to the helper, which reads and limits it itself; the
+ * helper always answers; a streamed listing may be as large as the organization.
+ */
+export const ROUTE_CONFIG = { api: { bodyParser: false, externalResolver: true, responseLimit: false } } as const;
 
 /** An AppError as the contract's error envelope, with its headers. */
 export function errorResponse(err: AppError, reqId: string): Response {
@@ -77,6 +88,12 @@ function json(status: number, body: unknown, reqId: string, extra: Record<string
     status,
     headers: { "content-type": JSON_TYPE, "x-request-id": reqId, "cache-control": "no-store", ...extra },
   });
+}
+
+/** Writes a whole answer in one call: its headers and body leave in one write. */
+function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(body)) });
+  res.end(body);
 }
 
 const FORM_TYPE = "application/x-www-form-urlencoded";
@@ -93,71 +110,71 @@ function byteCounter(limit: number): (chunk: Uint8Array) => PayloadTooLargeError
   };
 }
 
-/**
- * Check 6's size limit on a request body, counted as it arrives (Content-Length is not
- * trusted): the returned stream errors with PayloadTooLargeError once more than `limit` bytes
- * have come, and stops reading the rest. `onEnd` runs when the body was read to its end. The one
- * counter for REST and tRPC alike.
- */
-export function limitBody(
-  body: ReadableStream<Uint8Array>,
-  limit = MAX_BODY_BYTES,
-  onEnd?: () => void,
-): ReadableStream<Uint8Array> {
-  const count = byteCounter(limit);
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        const tooLarge = count(chunk);
-        if (tooLarge) controller.error(tooLarge);
-        else controller.enqueue(chunk);
-      },
-      flush() {
-        onEnd?.();
-      },
-    }),
-  );
+/** Whether a request carries a body (a length above zero, or chunked), as Node's parser reads it. */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
 /**
- * An answer given before the request's body was read to its end (refused early, or too large)
- * closes its connection: the client may still be sending that body, so the connection cannot
- * carry its next request.
+ * A request's body, counted as it arrives (Content-Length is not trusted): refused with
+ * PayloadTooLargeError once more than `limit` bytes have come, without reading the rest (the
+ * answer then closes the connection: see the route's answer).
  */
-export function closeIfBodyUnread(req: Request, bodyEnded: boolean, res: Response): Response {
-  if (req.body && !bodyEnded) res.headers.set("connection", "close");
-  return res;
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const count = byteCounter(limit);
+    const chunks: Buffer[] = [];
+    const done = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      const tooLarge = count(chunk);
+      if (!tooLarge) {
+        chunks.push(chunk);
+        return;
+      }
+      done();
+      req.pause();
+      reject(tooLarge);
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks));
+    };
+    // The client went away before its body ended: nobody reads the answer.
+    const onError = () => {
+      done();
+      reject(new BadRequestError(INVALID_JSON));
+    };
+    const onClose = () => {
+      if (!req.complete) onError();
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
 }
 
-/** Check 6: a JSON body (or, where allowed, a form) of at most 1 MiB (see limitBody). */
+/** Check 6: a JSON body (or, where allowed, a form) of at most 1 MiB, counted as it arrives. */
 export async function readJsonBody(
-  req: Request,
+  req: IncomingMessage,
   limit = MAX_BODY_BYTES,
   opts: { form?: boolean; onEnd?: () => void } = {},
 ): Promise<unknown> {
-  const type = (req.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   const form = opts.form === true && type === FORM_TYPE;
   if (type !== "application/json" && !form) throw new BadRequestError(INVALID_JSON);
-  if (!req.body) throw new BadRequestError(INVALID_JSON);
-  // Counted as limitBody counts, read here without a stream between (a TransformStream per
-  // request was a measurable part of a 1-id removal's CPU).
-  const reader = req.body.getReader();
-  const count = byteCounter(limit);
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const tooLarge = count(value);
-    if (tooLarge) {
-      void reader.cancel().catch(() => {});
-      throw tooLarge;
-    }
-    chunks.push(value);
-  }
+  if (!hasBody(req)) throw new BadRequestError(INVALID_JSON);
+  const bytes = await readBody(req, limit);
   opts.onEnd?.();
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new BadRequestError(INVALID_JSON);
   }
@@ -172,7 +189,7 @@ export async function readJsonBody(
 
 /**
  * A 200 whose JSON body is written while it is read: `open`, the items of every page separated
- * by commas, then `close` (for example `{"users":[` ... `]}`). See streamedJson.
+ * by commas, then `close` (for example `{"users":[` ... `]}`). See writeStreamedJson.
  */
 export class JsonArrayStream {
   constructor(
@@ -182,78 +199,86 @@ export class JsonArrayStream {
   ) {}
 }
 
-/** Items per chunk of a streamed JSON body (memberships run to about 560 bytes each). */
+/** Items per write of a streamed JSON body (memberships run to about 560 bytes each). */
 const SLICE_ITEMS = 64;
 
-/**
- * The response of a JsonArrayStream. The first page is read before the status is sent, so a
- * failure up to there still answers with the envelope; later pages are read as the client takes
- * them, one page ahead: the database reads the next page while this one is written out (two
- * pages in memory at most). A failure after the 200 aborts the body, so the client sees a broken
- * response, never one that looks complete.
- */
-async function streamedJson(data: JsonArrayStream, reqId: string, log: (err: unknown) => void): Promise<Response> {
-  const pages = data.pages[Symbol.asyncIterator]();
-  const encoder = new TextEncoder();
-  let ahead: Promise<IteratorResult<readonly unknown[]>> = pages.next();
-  // The first page is awaited here, so its failure is still an error answer.
-  await ahead;
-  let opened = false;
-  let listed = false;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        let text = opened ? "" : `${data.open}[`;
-        opened = true;
-        // An empty page writes nothing: read on until there is a page to send, or the end.
-        for (;;) {
-          const next = await ahead;
-          if (next.done) {
-            controller.enqueue(encoder.encode(`${text}]${data.close}`));
-            controller.close();
-            return;
-          }
-          ahead = pages.next();
-          // Unobserved until the next pull; a failure there is handled when it is awaited.
-          ahead.catch(() => {});
-          if (next.value.length > 0) {
-            // Written in slices of a few dozen kilobytes, each stringified at once (the array's
-            // brackets cut off): short-lived small strings and buffers that the young generation's
-            // collections reclaim, where one string per page would be a large object kept until
-            // a full collection, and the server's memory would climb with each page.
-            for (let i = 0; i < next.value.length; i += SLICE_ITEMS) {
-              const items = JSON.stringify(next.value.slice(i, i + SLICE_ITEMS)).slice(1, -1);
-              controller.enqueue(encoder.encode(`${text}${listed ? "," : ""}${items}`));
-              text = "";
-              listed = true;
-            }
-            return;
-          }
-        }
-      } catch (err) {
-        log(err);
-        controller.error(err);
-      }
-    },
-    async cancel() {
-      await pages.return?.();
-    },
-  });
-  return new Response(body, {
-    status: 200,
-    headers: { "content-type": JSON_TYPE, "x-request-id": reqId, "cache-control": "no-store" },
+/** Resolves once the response can take more (drained) or never will (closed). */
+function writable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const go = () => {
+      res.off("drain", go);
+      res.off("close", go);
+      resolve();
+    };
+    res.on("drain", go);
+    res.on("close", go);
   });
 }
 
 /**
- * Builds a route module's handlers. Methods not given answer 405 with `Allow`.
- * `route` names the route in logs (the path template, not the concrete path).
+ * The answer of a JsonArrayStream. The first page is read before the status is sent, so a
+ * failure up to there still answers with the envelope (thrown to the caller); later pages are
+ * read as the client takes them, one page ahead: the database reads the next page while this one
+ * is written out (two pages in memory at most). A failure after the 200 destroys the connection,
+ * so the client sees a broken response, never one that looks complete. A client that goes away
+ * stops the reading.
+ */
+async function writeStreamedJson(
+  res: ServerResponse,
+  data: JsonArrayStream,
+  headers: Record<string, string>,
+  log: (err: unknown) => void,
+): Promise<void> {
+  const pages = data.pages[Symbol.asyncIterator]();
+  let ahead: Promise<IteratorResult<readonly unknown[]>> = pages.next();
+  // The first page is awaited here, so its failure is still an error answer.
+  await ahead;
+  res.writeHead(200, headers);
+  let text = `${data.open}[`;
+  let listed = false;
+  try {
+    for (;;) {
+      const next = await ahead;
+      if (next.done) {
+        res.end(`${text}]${data.close}`);
+        return;
+      }
+      ahead = pages.next();
+      // Unobserved until the next page is awaited; a failure there is handled then.
+      ahead.catch(() => {});
+      // Written in slices of a few dozen kilobytes, each stringified at once (the array's
+      // brackets cut off): short-lived small strings and buffers that the young generation's
+      // collections reclaim, where one string per page would be a large object kept until a full
+      // collection, and the server's memory would climb with each page.
+      for (let i = 0; i < next.value.length; i += SLICE_ITEMS) {
+        const items = JSON.stringify(next.value.slice(i, i + SLICE_ITEMS)).slice(1, -1);
+        const more = res.write(`${text}${listed ? "," : ""}${items}`);
+        text = "";
+        listed = true;
+        if (!more) await writable(res);
+        if (res.destroyed) {
+          await ahead.catch(() => {});
+          await pages.return?.();
+          return;
+        }
+      }
+    }
+  } catch (err) {
+    log(err);
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+/**
+ * Builds a route module's handler. Methods not given answer 405 with `Allow`.
+ * `route` names the route in logs (the path template, not the concrete path) and its `{name}`
+ * parts are the path parameters, read from Next's `query`.
  */
 export function restRoute<TParams extends Record<string, string>>(
   route: string,
   // biome-ignore lint/suspicious/noExplicitAny: each method has its own body type; the spec ties a handler to its schema
   methods: Partial<Record<Method, MethodSpec<TParams, any>>>,
-): Record<Method, NextHandler<TParams>> {
+): RestHandler {
   return buildRoute(route, methods, false);
 }
 
@@ -262,114 +287,147 @@ export function publicRestRoute<TParams extends Record<string, string>>(
   route: string,
   // biome-ignore lint/suspicious/noExplicitAny: each method has its own body type; the spec ties a handler to its schema
   methods: Partial<Record<Method, PublicMethodSpec<TParams, any>>>,
-): Record<Method, NextHandler<TParams>> {
+): RestHandler {
   return buildRoute(route, methods, true);
 }
+
+/** The path parameters a route template names: `{organizationId}` and the like. */
+function paramNames(route: string): string[] {
+  return [...route.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+}
+
+/** The path without its query, as logged. */
+const pathOf = (url: string) => {
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
+};
 
 function buildRoute<TParams extends Record<string, string>>(
   route: string,
   // biome-ignore lint/suspicious/noExplicitAny: see restRoute
   methods: Partial<Record<Method, MethodSpec<TParams, any> | PublicMethodSpec<TParams, any>>>,
   isPublic: boolean,
-): Record<Method, NextHandler<TParams>> {
+): RestHandler {
   const allowed = Object.keys(methods).join(", ");
-  const serve =
-    (method: Method): NextHandler<TParams> =>
-    async (req, routeCtx) => {
-      const started = performance.now();
-      const reqId = newRequestId();
-      let callerId: string | null = null;
-      let failure: unknown;
-      let response: Response;
-      let bodyEnded = false;
-      let limitHeaders: Record<string, string> = {};
-      const requestLog: RequestLog = { callerId: null };
-      try {
-        const spec = methods[method];
-        if (!spec) throw new MethodNotAllowedError(`Method ${method} is not allowed on this route`);
-        const prisma = await getDb();
-        const ip = clientIp(req.headers);
-        const userAgent = req.headers.get("user-agent");
-        // A public method ignores any Authorization header (clients may send a stale one along).
-        const caller = isPublic
-          ? null
-          : await verifyBearer(prisma, req.headers.get("authorization"), getConfig().authSecret, { ip });
-        if (caller) callerId = actorIdOf(caller);
-        // The rate limit, between checks 5 and 6 (before the body is read): per caller, or per
-        // client address on a public route.
-        const state = await throttles().rateLimits.spend(
-          method === "GET" || method === "HEAD" ? "reads" : "writes",
-          caller ? rateLimitSubjectOf(caller) : { kind: "address", ip },
+  const names = paramNames(route);
+  return async (req, res) => {
+    const started = performance.now();
+    const reqId = newRequestId();
+    const method = (req.method ?? "GET") as Method;
+    let callerId: string | null = null;
+    let failure: unknown;
+    let status = 200;
+    let bodyEnded = false;
+    let limitHeaders: Record<string, string> = {};
+    const requestLog: RequestLog = { callerId: null };
+    // Every answer of the route: the request's id (or, given again, the id of the request that
+    // made it), where the caller stands against the rate limit, and a closed connection when
+    // the body was not read to its end (the client may still be sending it).
+    const headersFor = (extra: Record<string, string>): Record<string, string> => {
+      const headers: Record<string, string> = {
+        "content-type": JSON_TYPE,
+        "x-request-id": requestLog.replayOf ?? reqId,
+        "cache-control": "no-store",
+        ...extra,
+        ...limitHeaders,
+      };
+      if (requestLog.replayOf) headers[IDEMPOTENT_REPLAYED_HEADER.toLowerCase()] = "true";
+      if (hasBody(req) && !bodyEnded) headers.connection = "close";
+      return headers;
+    };
+    try {
+      const spec = Object.hasOwn(methods, method) ? methods[method] : undefined;
+      if (!spec) throw new MethodNotAllowedError(`Method ${method} is not allowed on this route`);
+      const prisma = await getDb();
+      const ip = clientIp(req.headers);
+      const userAgent = req.headers["user-agent"] ?? null;
+      // A public method ignores any Authorization header (clients may send a stale one along).
+      const caller = isPublic
+        ? null
+        : await verifyBearer(prisma, req.headers.authorization ?? null, getConfig().authSecret, { ip });
+      if (caller) callerId = actorIdOf(caller);
+      // The rate limit, between checks 5 and 6 (before the body is read): per caller, or per
+      // client address on a public route.
+      const state = await throttles().rateLimits.spend(
+        method === "GET" || method === "HEAD" ? "reads" : "writes",
+        caller ? rateLimitSubjectOf(caller) : { kind: "address", ip },
+      );
+      if (state) limitHeaders = rateLimitHeaders([state]);
+      // The Idempotency-Key, where taken, before the body is read (it is looked up after check 8).
+      const keyHeader = req.headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
+      const idempotencyKeyHeader =
+        !isPublic && (spec as MethodSpec<TParams, unknown>).idempotent && keyHeader !== undefined
+          ? Array.isArray(keyHeader)
+            ? keyHeader.join(", ")
+            : keyHeader
+          : null;
+      if (idempotencyKeyHeader !== null) parseIdempotencyKey(idempotencyKeyHeader);
+      let body: unknown;
+      if (spec.body) {
+        const raw = await readJsonBody(req, MAX_BODY_BYTES, {
+          form: spec.form,
+          onEnd: () => {
+            bodyEnded = true;
+          },
+        });
+        const parsed = spec.body.safeParse(raw);
+        if (!parsed.success) throw new ValidationError(toValidationIssues(parsed.error.issues));
+        body = parsed.data;
+      }
+      const params = Object.fromEntries(names.map((name) => [name, String(req.query?.[name] ?? "")])) as TParams;
+      const base = { params, body, prisma, reqId, ip, userAgent };
+      let data: unknown;
+      if (isPublic) {
+        data = await (spec as PublicMethodSpec<TParams, unknown>).handler(base);
+      } else {
+        const resolved = caller as Caller;
+        const trpc = createCaller(
+          createInnerContext({
+            prisma,
+            auth: { kind: "resolved", caller: resolved },
+            reqId,
+            ip,
+            userAgent,
+            requestLog,
+            idempotencyKeyHeader,
+          }),
         );
-        if (state) limitHeaders = rateLimitHeaders([state]);
-        // The Idempotency-Key, where taken, before the body is read (it is looked up after check 8).
-        const idempotencyKeyHeader =
-          !isPublic && (spec as MethodSpec<TParams, unknown>).idempotent
-            ? req.headers.get(IDEMPOTENCY_KEY_HEADER)
-            : null;
-        if (idempotencyKeyHeader !== null) parseIdempotencyKey(idempotencyKeyHeader);
-        let body: unknown;
-        if (spec.body) {
-          const raw = await readJsonBody(req, MAX_BODY_BYTES, {
-            form: spec.form,
-            onEnd: () => {
-              bodyEnded = true;
-            },
-          });
-          const parsed = spec.body.safeParse(raw);
-          if (!parsed.success) throw new ValidationError(toValidationIssues(parsed.error.issues));
-          body = parsed.data;
-        }
-        const base = { params: await routeCtx.params, body, prisma, reqId, ip, userAgent };
-        let data: unknown;
-        if (isPublic) {
-          data = await (spec as PublicMethodSpec<TParams, unknown>).handler(base);
-        } else {
-          const resolved = caller as Caller;
-          const trpc = createCaller(
-            createInnerContext({
-              prisma,
-              auth: { kind: "resolved", caller: resolved },
-              reqId,
-              ip,
-              userAgent,
-              requestLog,
-              idempotencyKeyHeader,
-            }),
-          );
-          data = await (spec as MethodSpec<TParams, unknown>).handler({ ...base, caller: resolved, trpc });
-        }
-        response =
-          data instanceof JsonArrayStream
-            ? await streamedJson(data, reqId, (err) =>
-                getLogger().error({ reqId, route, err }, "response aborted: reading failed after the 200"),
-              )
-            : json(200, data, requestLog.replayOf ?? reqId);
-      } catch (err) {
-        const app = asAppError(err);
+        data = await (spec as MethodSpec<TParams, unknown>).handler({ ...base, caller: resolved, trpc });
+      }
+      if (data instanceof JsonArrayStream) {
+        await writeStreamedJson(res, data, headersFor({}), (err) =>
+          getLogger().error({ reqId, route, err }, "response aborted: reading failed after the 200"),
+        );
+      } else {
+        sendText(res, 200, JSON.stringify(data), headersFor({}));
+      }
+    } catch (err) {
+      const app = asAppError(err);
+      if (res.headersSent) {
+        // Nothing can be answered any more: the connection is cut, so the answer looks broken.
+        failure = err;
+        res.destroy();
+      } else {
         // The cause of a 500 or 503 goes to the log, never to the client.
         if (app.status >= 500) failure = err;
-        const headers = { ...app.headers, ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}) };
-        const answerId = requestLog.replayOf ?? reqId;
-        response = json(app.status, errorEnvelope(app, answerId), answerId, headers);
+        status = app.status;
+        const headers = headersFor({
+          ...app.headers,
+          ...(app instanceof MethodNotAllowedError ? { allow: allowed } : {}),
+        });
+        sendText(res, app.status, JSON.stringify(errorEnvelope(app, requestLog.replayOf ?? reqId)), headers);
       }
-      // A stored answer given again says so, and carries the id of the request that made it.
-      if (requestLog.replayOf) response.headers.set(IDEMPOTENT_REPLAYED_HEADER, "true");
-      // Every answer of a limited route says where the caller stands, success or failure.
-      for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
-      closeIfBodyUnread(req, bodyEnded, response);
-      logRequest({
-        reqId,
-        method,
-        route,
-        url: req.url,
-        status: response.status,
-        started,
-        callerId,
-        err: failure,
-        replayOf: requestLog.replayOf,
-      });
-      return response;
-    };
-  return Object.fromEntries(METHODS.map((m) => [m, serve(m)])) as Record<Method, NextHandler<TParams>>;
+    }
+    logRequest({
+      reqId,
+      method,
+      route,
+      path: pathOf(req.url ?? "/"),
+      status,
+      started,
+      callerId,
+      err: failure,
+      replayOf: requestLog.replayOf,
+    });
+  };
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { getDb } from "@roster/db";
 import { getErrorShape, transformTRPCResponse } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
@@ -10,7 +11,7 @@ import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
 import { rateLimitHeaders } from "../services/throttles";
 import { logRequest } from "./log";
-import { closeIfBodyUnread, IDEMPOTENT_REPLAYED_HEADER, limitBody, MAX_BODY_BYTES } from "./rest";
+import { hasBody, IDEMPOTENT_REPLAYED_HEADER, MAX_BODY_BYTES, readBody } from "./rest";
 
 const ENDPOINT = "/api/trpc";
 
@@ -49,56 +50,101 @@ async function requestFailure(app: AppError, reqId: string): Promise<Response> {
   });
 }
 
+/** A fetch Response written to Node's response: whole when it is JSON, chunk by chunk otherwise (a stream). */
+async function writeResponse(res: ServerResponse, response: Response, close: boolean): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of response.headers) if (name !== "set-cookie") headers[name] = value;
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  if (close) headers.connection = "close";
+  if (!response.body) {
+    res.writeHead(response.status, headers);
+    res.end();
+    return;
+  }
+  if ((response.headers.get("content-type") ?? "").startsWith("application/json")) {
+    const body = Buffer.from(await response.arrayBuffer());
+    res.writeHead(response.status, { ...headers, "content-length": String(body.byteLength) });
+    res.end(body);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+      if (res.destroyed) {
+        await reader.cancel();
+        return;
+      }
+    }
+    res.end();
+  } catch (err) {
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
 /**
  * Serves tRPC at /api/trpc (plain JSON, no transformer), one log line per request. A batch of
  * more than MAX_BATCH_CALLS calls is refused before anything runs; the body is held to the REST
- * limit (1 MiB, counted on the stream). tRPC reads the body only when a procedure asks for its
- * input, after checks 1 to 5, so check 6 keeps its place in the contract's order.
+ * limit (1 MiB, counted as it arrives). A body over the limit is not refused here: tRPC reads the
+ * body only when a procedure asks for its input, after checks 1 to 5, and meets the limit's error
+ * there, so check 6 keeps its place in the contract's order.
  */
 export async function handleTrpcRequest(
-  req: Request,
-  opts: { webSession: () => Promise<WebSessionClaims | null> },
-): Promise<Response> {
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: { webSession: (cookie: string | null) => Promise<WebSessionClaims | null> },
+): Promise<void> {
   const started = performance.now();
   const reqId = newRequestId();
   const requestLog: RequestLog = { callerId: null };
-  const url = new URL(req.url);
+  const url = new URL(req.url ?? "/", "http://roster.invalid");
+  const method = req.method ?? "GET";
   const calls = callCount(url);
   let response: Response;
-  let bodyEnded = false;
+  let bodyEnded = !hasBody(req);
   if (calls > MAX_BATCH_CALLS) {
     response = await requestFailure(
       new BadRequestError(`A batch may hold at most ${MAX_BATCH_CALLS} calls; this one has ${calls}`),
       reqId,
     );
-  } else if (calls > 1 && req.headers.has(IDEMPOTENCY_KEY_HEADER)) {
+  } else if (calls > 1 && req.headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()] !== undefined) {
     // One key names one request: calls of a batch would share it and refuse each other.
     response = await requestFailure(
       new BadRequestError(`An ${IDEMPOTENCY_KEY_HEADER} applies to one call; send this batch's calls apart`),
       reqId,
     );
   } else {
-    const limited = req.body
-      ? new Request(req.url, {
-          method: req.method,
-          headers: req.headers,
-          body: limitBody(req.body, MAX_BODY_BYTES, () => {
-            bodyEnded = true;
-          }),
-          signal: req.signal,
-          duplex: "half",
-        } as RequestInit)
-      : req;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (typeof value === "string") headers.set(name, value);
+      else if (value) for (const v of value) headers.append(name, v);
+    }
+    let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
+    if (!bodyEnded) {
+      try {
+        const bytes = await readBody(req, MAX_BODY_BYTES);
+        body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        bodyEnded = true;
+      } catch (err) {
+        // Met by the procedure that reads its input, after checks 1 to 5.
+        body = new ReadableStream({ start: (controller) => controller.error(err) });
+      }
+    }
+    const request = new Request(url, { method, headers, body, duplex: "half" } as RequestInit);
     response = await fetchRequestHandler({
       endpoint: ENDPOINT,
-      req: limited,
+      req: request,
       router: appRouter,
       createContext: async () =>
         createContextFromRequest({
-          headers: req.headers,
+          headers,
           reqId,
           requestLog,
-          webSession: req.headers.get("authorization") ? null : await opts.webSession(),
+          webSession: headers.get("authorization") ? null : await opts.webSession(headers.get("cookie")),
         }),
       responseMeta: ({ errors }) => {
         const headers = new Headers({ "x-request-id": reqId, ...rateLimitHeaders(requestLog.rateLimits ?? []) });
@@ -116,16 +162,15 @@ export async function handleTrpcRequest(
       },
     });
   }
-  closeIfBodyUnread(req, bodyEnded, response);
+  await writeResponse(res, response, !bodyEnded);
   logRequest({
     reqId,
-    method: req.method,
+    method,
     route: routeOf(url, calls),
-    url: req.url,
+    path: url.pathname,
     status: response.status,
     started,
     callerId: requestLog.callerId,
     replayOf: requestLog.replayOf,
   });
-  return response;
 }

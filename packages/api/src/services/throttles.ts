@@ -58,8 +58,26 @@ export type ThrottleStore =
 
 type Limiter = RateLimiterMemory | RateLimiterRedis;
 
-/** A limiter, and the process-memory store it counts in (its own, or its insurance while Redis is away). */
-function limiter(store: ThrottleStore, keyPrefix: string, points: number, duration: number) {
+/** A store's limiters, by prefix and rule, kept on the store itself (see throttles()). */
+const LIMITERS = Symbol.for("roster.throttles.limiters");
+type LimiterPair = { limiter: Limiter; memory: RateLimiterMemory };
+
+/**
+ * A limiter, and the process-memory store it counts in (its own, or its insurance while Redis is
+ * away): one per store, prefix and rule, whichever bundle of this module asks for it.
+ */
+function limiter(store: ThrottleStore, keyPrefix: string, points: number, duration: number): LimiterPair {
+  const cache = ((store as { [LIMITERS]?: Map<string, LimiterPair> })[LIMITERS] ??= new Map());
+  const key = `${keyPrefix}|${points}|${duration}`;
+  let pair = cache.get(key);
+  if (!pair) {
+    pair = newLimiter(store, keyPrefix, points, duration);
+    cache.set(key, pair);
+  }
+  return pair;
+}
+
+function newLimiter(store: ThrottleStore, keyPrefix: string, points: number, duration: number): LimiterPair {
   const memory = new RateLimiterMemory({ keyPrefix, points, duration });
   if (store.kind === "memory") return { limiter: memory as Limiter, memory };
   const redis = new RateLimiterRedis({
@@ -335,23 +353,31 @@ interface Throttles {
 }
 
 const GLOBAL_KEY = Symbol.for("roster.throttles");
-type GlobalWithThrottles = typeof globalThis & { [GLOBAL_KEY]?: Throttles };
+type GlobalWithStore = typeof globalThis & { [GLOBAL_KEY]?: ThrottleStore };
+let local: Throttles | undefined;
 
-/** The process-wide throttles (shared by every bundle of this module in one process). */
+/**
+ * The process-wide throttles. Next builds this module more than once into one process (once for
+ * its API routes, once for its pages and sign-in), so what is shared goes through the global
+ * object: the store (Redis or memory) and the limiters that count in it. The throttles around
+ * them are this bundle's own, so the errors they throw are the classes this bundle's callers
+ * know (an error class from another bundle would fail their instanceof checks).
+ */
 export function throttles(): Throttles {
-  const g = globalThis as GlobalWithThrottles;
+  const g = globalThis as GlobalWithStore;
   if (!g[GLOBAL_KEY]) {
     const config = getConfig();
-    const store: ThrottleStore = config.redisUrl
-      ? connectRedis(config.redisUrl, config.redisKeyPrefix)
-      : { kind: "memory" };
-    g[GLOBAL_KEY] = {
+    g[GLOBAL_KEY] = config.redisUrl ? connectRedis(config.redisUrl, config.redisKeyPrefix) : { kind: "memory" };
+  }
+  const store = g[GLOBAL_KEY];
+  if (local?.store !== store) {
+    local = {
       store,
       universalAuth: new LoginThrottle("login:ua", store),
       passwordAccount: new LoginThrottle("login:account", store),
       passwordAddress: new LoginThrottle("login:address", store),
-      rateLimits: new RateLimits(store, config.rateLimit),
+      rateLimits: new RateLimits(store, getConfig().rateLimit),
     };
   }
-  return g[GLOBAL_KEY];
+  return local;
 }

@@ -21,11 +21,15 @@ export interface MemberView {
 const oneOf = <T extends string>(list: readonly T[], v: string | null): T | undefined =>
   list.includes(v as T) ? (v as T) : undefined;
 
+// The hooks' types allow null for pages of the Pages Router (the app serves its API routes from
+// there); on the App Router's pages, where these hooks run, they always have a value.
+const NO_PARAMS = new URLSearchParams();
+
 /** The members table's search, filters, sorting and page, kept in the URL (shareable, survives reload). */
 export function useMemberView(): [MemberView, (patch: Partial<MemberView>) => void] {
-  const params = useSearchParams();
+  const params = useSearchParams() ?? NO_PARAMS;
   const router = useRouter();
-  const pathname = usePathname();
+  const pathname = usePathname() ?? "/";
   const view = useMemo<MemberView>(() => {
     const size = Number(params.get("size"));
     const page = Number(params.get("page"));

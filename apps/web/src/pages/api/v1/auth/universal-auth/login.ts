@@ -4,9 +4,11 @@ import { publicRestRoute } from "@roster/api/http";
 import { getConfig } from "@roster/config";
 import { UniversalAuthLoginBody } from "@roster/contract";
 
-export const dynamic = "force-dynamic";
+// Next reads this as written: the helper reads and limits the body itself, always answers, and a
+// streamed listing may be as large as the organization (ROUTE_CONFIG in @roster/api/http).
+export const config = { api: { bodyParser: false, externalResolver: true, responseLimit: false } };
 
-export const { GET, DELETE, POST, PUT, PATCH, HEAD, OPTIONS } = publicRestRoute("/api/v1/auth/universal-auth/login", {
+export default publicRestRoute("/api/v1/auth/universal-auth/login", {
   POST: {
     form: true,
     body: UniversalAuthLoginBody,
