@@ -143,8 +143,15 @@ export function pgAdapter(
   return adapterOn(pgPool(url, poolSize, onQuery), prepared);
 }
 
-/** The pg pool under each client opened on PostgreSQL or the embedded server, and whether it names marked statements. */
-const poolsOf = new WeakMap<PrismaClient, { pool: pg.Pool; prepared: boolean }>();
+/**
+ * The pg pool under each client opened on PostgreSQL or the embedded server, and whether it names
+ * marked statements. Process-wide, as the client is (see getDb): Next builds this module once per
+ * router into one process, and a client opened by one bundle is used by the others.
+ */
+const POOLS_KEY = Symbol.for("roster.db.pools");
+const poolsOf = ((globalThis as { [POOLS_KEY]?: WeakMap<PrismaClient, { pool: pg.Pool; prepared: boolean }> })[
+  POOLS_KEY
+] ??= new WeakMap());
 
 /**
  * Rows of one raw statement, sent on the client's own pool past Prisma's query engine: for the
