@@ -202,17 +202,27 @@ export class JsonArrayStream {
 /** Items per write of a streamed JSON body (memberships run to about 560 bytes each). */
 const SLICE_ITEMS = 64;
 
-/** Resolves once the response can take more (drained) or never will (closed). */
-function writable(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const go = () => {
-      res.off("drain", go);
-      res.off("close", go);
-      resolve();
-    };
-    res.on("drain", go);
-    res.on("close", go);
-  });
+/**
+ * Waits for a response to take more (drained) or to be gone (closed), with one listener of each
+ * for the whole response. (Next's compression hands a response's 'drain' listeners to its gzip
+ * stream, where removing them through the response does not reach: a listener per wait would pile
+ * up there, one per chunk.)
+ */
+export function drainWaiter(res: ServerResponse): () => Promise<void> {
+  let wake: (() => void) | null = null;
+  const go = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  res.on("drain", go);
+  res.on("close", go);
+  return () =>
+    res.destroyed
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          wake = resolve;
+        });
 }
 
 /**
@@ -234,6 +244,7 @@ async function writeStreamedJson(
   // The first page is awaited here, so its failure is still an error answer.
   await ahead;
   res.writeHead(200, headers);
+  const writable = drainWaiter(res);
   let text = `${data.open}[`;
   let listed = false;
   try {
@@ -255,7 +266,7 @@ async function writeStreamedJson(
         const more = res.write(`${text}${listed ? "," : ""}${items}`);
         text = "";
         listed = true;
-        if (!more) await writable(res);
+        if (!more) await writable();
         if (res.destroyed) {
           await ahead.catch(() => {});
           await pages.return?.();

@@ -11,7 +11,7 @@ import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
 import { rateLimitHeaders } from "../services/throttles";
 import { logRequest } from "./log";
-import { hasBody, IDEMPOTENT_REPLAYED_HEADER, MAX_BODY_BYTES, readBody } from "./rest";
+import { drainWaiter, hasBody, IDEMPOTENT_REPLAYED_HEADER, MAX_BODY_BYTES, readBody } from "./rest";
 
 const ENDPOINT = "/api/trpc";
 
@@ -69,12 +69,13 @@ async function writeResponse(res: ServerResponse, response: Response, close: boo
     return;
   }
   res.writeHead(response.status, headers);
+  const writable = drainWaiter(res);
   const reader = response.body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+      if (!res.write(value)) await writable();
       if (res.destroyed) {
         await reader.cancel();
         return;
