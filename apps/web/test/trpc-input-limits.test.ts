@@ -1,6 +1,7 @@
 // Abuse of inputs on the tRPC surface over real HTTP: the REST body limit (1 MiB, counted on the
 // stream), at most 10 calls a batch, the id count checked before the ids (both surfaces),
 // malformed JSON, an undecodable cookie, and a cursor that names no page.
+import http from "node:http";
 import { baseUrl, MAX_BULK_DELETE, MiB, MSG, REQ_ID, testDb } from "@roster/api/testing";
 import { getConfig } from "@roster/config";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -195,6 +196,37 @@ describe("malformed input on tRPC", () => {
       authorization: fx.bearer(ADMIN),
     });
     expectError(out, { status: 400, error: "BadRequest", message: MSG.badJson });
+  });
+
+  it("a query sent with a body is served from its URL; the body is left unread and the connection closed", async () => {
+    const url = new URL(`${baseUrl()}/api/trpc/viewer.me`);
+    const body = JSON.stringify({ pad: "x".repeat(4096) });
+    const out = await new Promise<{ status: number; connection?: string; text: string }>((resolve, reject) => {
+      const req = http.request(
+        url,
+        {
+          method: "GET",
+          headers: {
+            authorization: fx.bearer(ADMIN),
+            "content-type": "application/json",
+            "content-length": String(body.length),
+          },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            text += c;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(out.status, out.text).toBe(200);
+    expect(out.connection).toBe("close");
+    expect((JSON.parse(out.text) as { result: { data: unknown } }).result.data).toBeTruthy();
   });
 
   it("malformed JSON without a token is still a 401 first", async () => {

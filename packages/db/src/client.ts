@@ -149,9 +149,9 @@ export function pgAdapter(
  * router into one process, and a client opened by one bundle is used by the others.
  */
 const POOLS_KEY = Symbol.for("roster.db.pools");
-const poolsOf = ((globalThis as { [POOLS_KEY]?: WeakMap<PrismaClient, { pool: pg.Pool; prepared: boolean }> })[
-  POOLS_KEY
-] ??= new WeakMap());
+const poolHolder = globalThis as { [POOLS_KEY]?: WeakMap<PrismaClient, { pool: pg.Pool; prepared: boolean }> };
+poolHolder[POOLS_KEY] ??= new WeakMap();
+const poolsOf = poolHolder[POOLS_KEY];
 
 /**
  * Rows of one raw statement, sent on the client's own pool past Prisma's query engine: for the

@@ -102,11 +102,14 @@ export async function handleTrpcRequest(
   const started = performance.now();
   const reqId = newRequestId();
   const requestLog: RequestLog = { callerId: null };
-  const url = new URL(req.url ?? "/", "http://roster.invalid");
+  // The path as sent, on a fixed origin (never read as a protocol-relative URL's host).
+  const url = new URL(`http://roster.invalid${req.url?.startsWith("/") ? req.url : "/"}`);
   const method = req.method ?? "GET";
   const calls = callCount(url);
   let response: Response;
   let bodyEnded = !hasBody(req);
+  // A query's input is in its URL: a body sent with it is not read (the answer closes the connection).
+  const takesBody = method !== "GET" && method !== "HEAD";
   if (calls > MAX_BATCH_CALLS) {
     response = await requestFailure(
       new BadRequestError(`A batch may hold at most ${MAX_BATCH_CALLS} calls; this one has ${calls}`),
@@ -125,7 +128,7 @@ export async function handleTrpcRequest(
       else if (value) for (const v of value) headers.append(name, v);
     }
     let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
-    if (!bodyEnded) {
+    if (!bodyEnded && takesBody) {
       try {
         const bytes = await readBody(req, MAX_BODY_BYTES);
         body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -67,7 +67,9 @@ type LimiterPair = { limiter: Limiter; memory: RateLimiterMemory };
  * away): one per store, prefix and rule, whichever bundle of this module asks for it.
  */
 function limiter(store: ThrottleStore, keyPrefix: string, points: number, duration: number): LimiterPair {
-  const cache = ((store as { [LIMITERS]?: Map<string, LimiterPair> })[LIMITERS] ??= new Map());
+  const holder = store as { [LIMITERS]?: Map<string, LimiterPair> };
+  holder[LIMITERS] ??= new Map();
+  const cache = holder[LIMITERS];
   const key = `${keyPrefix}|${points}|${duration}`;
   let pair = cache.get(key);
   if (!pair) {
