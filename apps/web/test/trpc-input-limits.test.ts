@@ -109,6 +109,36 @@ describe("the tRPC body limit (check 6, as on REST)", () => {
     expectError(out, { status: 401, error: "UnauthorizedError", message: MSG.tokenMissing });
   });
 
+  it.each([
+    ["tRPC", "/api/trpc/organizations.bulkDeleteMemberships"],
+    ["REST", "/api/v2/organizations/00000000-0000-4000-8000-000000000000/memberships"],
+  ])("%s answers a request without a token at once, while its body is still coming", async (_, path) => {
+    // The body's first bytes, then nothing more: a server that read the body before checks 1 to 5
+    // would wait for the rest and never answer (the test would time out).
+    const out = await new Promise<{ status: number; connection?: string }>((resolve, reject) => {
+      const req = http.request(
+        new URL(`${baseUrl()}${path}`),
+        {
+          method: path.startsWith("/api/trpc") ? "POST" : "DELETE",
+          // Node's client frames a DELETE's body only when asked to.
+          headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+          });
+        },
+      );
+      req.on("error", reject);
+      req.write('{"membershipIds":[');
+    });
+    expect(out.status).toBe(401);
+    // The body was left unread, so the connection cannot carry another request.
+    expect(out.connection).toBe("close");
+  });
+
   it("applies to a batch as a whole", async () => {
     const input = JSON.stringify({ organizationId: fx.acme.id, membershipIds: [] });
     const body = `{${Array.from({ length: 10 }, (_, i) => `"${i}":${input}`).join(",")},"pad":"${"x".repeat(MiB)}"}`;

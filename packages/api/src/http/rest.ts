@@ -121,7 +121,7 @@ export function hasBody(req: IncomingMessage): boolean {
  * PayloadTooLargeError once more than `limit` bytes have come, without reading the rest (the
  * answer then closes the connection: see the route's answer).
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const count = byteCounter(limit);
     const chunks: Buffer[] = [];
@@ -157,6 +157,37 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on("end", onEnd);
     req.on("error", onError);
     req.on("close", onClose);
+  });
+}
+
+/**
+ * A request's body as a web stream read only as its reader asks (for tRPC's fetch adapter, whose
+ * procedures read their input after checks 1 to 5), counted as readBody counts: past `limit` the
+ * stream errors with PayloadTooLargeError and the rest is left unread. `onEnd` runs when the body
+ * was read to its end.
+ */
+export function limitedBodyStream(req: IncomingMessage, limit: number, onEnd: () => void): ReadableStream<Uint8Array> {
+  const count = byteCounter(limit);
+  const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch {
+        // The client went away before its body ended: nobody reads the answer.
+        controller.error(new BadRequestError(INVALID_JSON));
+        return;
+      }
+      if (next.done) {
+        onEnd();
+        controller.close();
+        return;
+      }
+      const tooLarge = count(next.value);
+      if (tooLarge) controller.error(tooLarge);
+      else controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+    },
   });
 }
 

@@ -11,7 +11,7 @@ import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
 import { rateLimitHeaders } from "../services/throttles";
 import { logRequest } from "./log";
-import { drainWaiter, hasBody, IDEMPOTENT_REPLAYED_HEADER, MAX_BODY_BYTES, readBody } from "./rest";
+import { drainWaiter, hasBody, IDEMPOTENT_REPLAYED_HEADER, limitedBodyStream, MAX_BODY_BYTES } from "./rest";
 
 const ENDPOINT = "/api/trpc";
 
@@ -90,9 +90,9 @@ async function writeResponse(res: ServerResponse, response: Response, close: boo
 /**
  * Serves tRPC at /api/trpc (plain JSON, no transformer), one log line per request. A batch of
  * more than MAX_BATCH_CALLS calls is refused before anything runs; the body is held to the REST
- * limit (1 MiB, counted as it arrives). A body over the limit is not refused here: tRPC reads the
- * body only when a procedure asks for its input, after checks 1 to 5, and meets the limit's error
- * there, so check 6 keeps its place in the contract's order.
+ * limit (1 MiB, counted as it arrives). The body is read only when a procedure asks for its
+ * input, after checks 1 to 5, and a body over the limit errors there, so check 6 keeps its place
+ * in the contract's order.
  */
 export async function handleTrpcRequest(
   req: IncomingMessage,
@@ -127,17 +127,13 @@ export async function handleTrpcRequest(
       if (typeof value === "string") headers.set(name, value);
       else if (value) for (const v of value) headers.append(name, v);
     }
-    let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
-    if (!bodyEnded && takesBody) {
-      try {
-        const bytes = await readBody(req, MAX_BODY_BYTES);
-        body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        bodyEnded = true;
-      } catch (err) {
-        // Met by the procedure that reads its input, after checks 1 to 5.
-        body = new ReadableStream({ start: (controller) => controller.error(err) });
-      }
-    }
+    // Read only when a procedure reads its input: after checks 1 to 5, as on REST.
+    const body =
+      !bodyEnded && takesBody
+        ? limitedBodyStream(req, MAX_BODY_BYTES, () => {
+            bodyEnded = true;
+          })
+        : undefined;
     const request = new Request(url, { method, headers, body, duplex: "half" } as RequestInit);
     response = await fetchRequestHandler({
       endpoint: ENDPOINT,
