@@ -8,7 +8,7 @@ import { getConfig } from "@roster/config";
 import { type Db, getDb } from "@roster/db";
 import type { z } from "zod";
 import { actorIdOf, type Caller, verifyBearer } from "../auth/caller";
-import { clientIp, createInnerContext, type RequestLog } from "../context";
+import { clientIp, createInnerContext, nodeHeader, type RequestLog } from "../context";
 import { asAppError, errorEnvelope, toValidationIssues } from "../error-map";
 import {
   type AppError,
@@ -117,76 +117,59 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
- * A request's body, counted as it arrives (Content-Length is not trusted): refused with
- * PayloadTooLargeError once more than `limit` bytes have come, without reading the rest (the
- * answer then closes the connection: see the route's answer).
+ * A request's body, one chunk per call as the caller asks for it, counted as it arrives
+ * (Content-Length is not trusted): null at its end, PayloadTooLargeError once more than `limit`
+ * bytes have come (the rest is left unread: the answer then closes the connection), and
+ * BadRequestError when the client went away before its body ended (nobody reads that answer).
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const count = byteCounter(limit);
-    const chunks: Buffer[] = [];
-    const done = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      const tooLarge = count(chunk);
-      if (!tooLarge) {
-        chunks.push(chunk);
-        return;
-      }
-      done();
-      req.pause();
-      reject(tooLarge);
-    };
-    const onEnd = () => {
-      done();
-      resolve(Buffer.concat(chunks));
-    };
-    // The client went away before its body ended: nobody reads the answer.
-    const onError = () => {
-      done();
-      reject(new BadRequestError(INVALID_JSON));
-    };
-    const onClose = () => {
-      if (!req.complete) onError();
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
-  });
+function countedChunks(req: IncomingMessage, limit: number): () => Promise<Buffer | null> {
+  const count = byteCounter(limit);
+  const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return async () => {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await chunks.next();
+    } catch {
+      throw new BadRequestError(INVALID_JSON);
+    }
+    if (next.done) return null;
+    const tooLarge = count(next.value);
+    if (tooLarge) throw tooLarge;
+    return next.value;
+  };
+}
+
+/** A request's whole body, read through countedChunks. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const next = countedChunks(req, limit);
+  const parts: Buffer[] = [];
+  for (;;) {
+    const chunk = await next();
+    if (chunk === null) return Buffer.concat(parts);
+    parts.push(chunk);
+  }
 }
 
 /**
  * A request's body as a web stream read only as its reader asks (for tRPC's fetch adapter, whose
- * procedures read their input after checks 1 to 5), counted as readBody counts: past `limit` the
- * stream errors with PayloadTooLargeError and the rest is left unread. `onEnd` runs when the body
- * was read to its end.
+ * procedures read their input after checks 1 to 5), through countedChunks: past `limit` the
+ * stream errors with PayloadTooLargeError. `onEnd` runs when the body was read to its end.
  */
 export function limitedBodyStream(req: IncomingMessage, limit: number, onEnd: () => void): ReadableStream<Uint8Array> {
-  const count = byteCounter(limit);
-  const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const next = countedChunks(req, limit);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let next: IteratorResult<Buffer>;
       try {
-        next = await chunks.next();
-      } catch {
-        // The client went away before its body ended: nobody reads the answer.
-        controller.error(new BadRequestError(INVALID_JSON));
-        return;
+        const chunk = await next();
+        if (chunk === null) {
+          onEnd();
+          controller.close();
+        } else {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        }
+      } catch (err) {
+        controller.error(err);
       }
-      if (next.done) {
-        onEnd();
-        controller.close();
-        return;
-      }
-      const tooLarge = count(next.value);
-      if (tooLarge) controller.error(tooLarge);
-      else controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
     },
   });
 }
@@ -396,12 +379,9 @@ function buildRoute<TParams extends Record<string, string>>(
       );
       if (state) limitHeaders = rateLimitHeaders([state]);
       // The Idempotency-Key, where taken, before the body is read (it is looked up after check 8).
-      const keyHeader = req.headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
       const idempotencyKeyHeader =
-        !isPublic && (spec as MethodSpec<TParams, unknown>).idempotent && keyHeader !== undefined
-          ? Array.isArray(keyHeader)
-            ? keyHeader.join(", ")
-            : keyHeader
+        !isPublic && (spec as MethodSpec<TParams, unknown>).idempotent
+          ? nodeHeader(req.headers)(IDEMPOTENCY_KEY_HEADER.toLowerCase())
           : null;
       if (idempotencyKeyHeader !== null) parseIdempotencyKey(idempotencyKeyHeader);
       let body: unknown;
