@@ -1,10 +1,12 @@
 // The web server: Next.js, behind a plain Node HTTP server that records each request's peer
 // address in a header of its own (overwriting anything a client sent under that name), so that
-// IP checks never trust an address a client made up. Started by apps/web/scripts/server.ts.
+// IP checks never trust an address a client made up, and that hands the Pages Router's API routes
+// their requests itself (api-routes.mjs). Started by apps/web/scripts/server.ts.
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
+import { loadApiRoutes } from "./api-routes.mjs";
 import { apiSecurityHeaders, isApiPath } from "./security-headers.mjs";
 
 export const PEER_IP_HEADER = "x-roster-peer-ip";
@@ -17,21 +19,42 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const app = next({ dev: false, dir: path.dirname(fileURLToPath(import.meta.url)), port });
+// How API routes are reached: "direct" (the default) hands the Pages Router's API routes their
+// requests from here (api-routes.mjs); "next" sends every request through Next's own handler.
+const apiRouting = process.env.API_ROUTING || "direct";
+if (apiRouting !== "direct" && apiRouting !== "next") {
+  console.error(`API_ROUTING must be "direct" or "next", got "${apiRouting}"`);
+  process.exit(2);
+}
+
+const dir = path.dirname(fileURLToPath(import.meta.url));
+const app = next({ dev: false, dir, port });
 const handle = app.getRequestHandler();
 await app.prepare();
+const api =
+  apiRouting === "direct"
+    ? await loadApiRoutes(path.join(dir, ".next"))
+    : { routes: [], reason: "API_ROUTING=next", dispatch: () => false };
+console.log(
+  api.routes.length
+    ? `API routes served directly: ${api.routes.join(" ")}`
+    : `API routes served through Next's router (${api.reason ?? "no route qualifies"})`,
+);
 
 /**
- * The path and query a browser asked for, without Next's own `_rsc` cache-busting parameter, and
- * whether it is an API route's (by the path as sent: Next matches routes on it undecoded).
+ * The path and query a browser asked for, without Next's own `_rsc` cache-busting parameter,
+ * whether it is an API route's (by the path as sent: Next matches routes on it undecoded), and the
+ * target parsed.
  */
 function requestTarget(raw) {
   try {
     const url = new URL(raw, "http://roster.invalid");
-    url.searchParams.delete("_rsc");
-    return { path: `${url.pathname}${url.search}`, api: isApiPath(url.pathname) };
+    const api = isApiPath(url.pathname);
+    // An API route sees its query as sent.
+    if (!api) url.searchParams.delete("_rsc");
+    return { path: `${url.pathname}${url.search}`, api, url };
   } catch {
-    return { path: "/", api: false };
+    return { path: "/", api: false, url: null };
   }
 }
 
@@ -67,6 +90,7 @@ const server = http.createServer((req, res) => {
   if (target.api) for (const [name, value] of apiHeaders) res.setHeader(name, value);
   // A draining instance closes each connection after its answer, so keep-alive clients move on.
   if (globalThis[DRAINING]) res.setHeader("connection", "close");
+  if (target.api && api.dispatch(req, res, target.url)) return;
   void handle(req, res);
 });
 server.listen(port, () => console.log(`Roster web server listening on port ${port}`));

@@ -24,7 +24,8 @@ export async function startExtraServer(env: Record<string, string>): Promise<Web
   });
   const log = fs.openSync(path.join(inject("artifactsDir"), `server-${config.port}.log`), "w");
   const databaseUrl = env.DATABASE_URL ?? inject("databaseUrl");
-  const server = await startWebServer({ config, databaseUrl, output: log });
+  // The variables the web server reads itself (API_ROUTING, SHUTDOWN_DELAY_MS) reach it as given.
+  const server = await startWebServer({ config, databaseUrl, output: log, env });
   return {
     ...server,
     async stop(killAfterMs?: number) {

@@ -1,0 +1,210 @@
+// The run's server hands the Pages Router's API routes their requests itself (api-routes.mjs);
+// a second server on the same build and database runs with API_ROUTING=next, every request
+// through Next's router. Both must answer every request alike: the REST operations and tRPC,
+// refused or served, on paths as odd as a client may send (dot segments, doubled or encoded
+// slashes, bad escapes, another case), with and without compression. Nothing here changes data.
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { baseUrl } from "@roster/api/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { WebServer } from "../scripts/server";
+import { startExtraServer } from "./support/extra-server";
+import { ADMIN, type Fx, MEMBER, Seeded } from "./support/fixtures";
+
+const seeded = new Seeded();
+let viaNext: WebServer;
+let fx: Fx;
+
+beforeAll(async () => {
+  fx = await seeded.get();
+  viaNext = await startExtraServer({ API_ROUTING: "next" });
+}, 120_000);
+
+afterAll(async () => {
+  await viaNext?.stop();
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Headers that differ between two answers to the same request by nature: its time, its id, the shared rate counters. */
+const VARYING = /^(date|x-request-id|ratelimit|x-ratelimit|retry-after|keep-alive|connection)/;
+
+/** One request with its target sent as written; the answer with varying parts taken out. */
+function send(
+  port: number,
+  req: { method: string; target: string; headers?: Record<string, string>; body?: string },
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...req.headers };
+    if (req.body !== undefined) headers["content-length"] = String(Buffer.byteLength(req.body));
+    const r = http.request(
+      { host: "127.0.0.1", port, method: req.method, path: req.target, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          let body = Buffer.concat(chunks);
+          if (res.headers["content-encoding"] === "gzip" && body.length > 0) body = gunzipSync(body);
+          const kept = Object.fromEntries(Object.entries(res.headers).filter(([name]) => !VARYING.test(name)));
+          // A page's policy carries the request's own nonce.
+          const policy = kept["content-security-policy"];
+          if (typeof policy === "string") kept["content-security-policy"] = policy.replace(/'nonce-[^']*'/, "'nonce'");
+          const id = res.headers["x-request-id"];
+          let text = body.toString("utf8");
+          if (typeof id === "string" && id) text = text.split(id).join("<request id>");
+          // A page's answer (Next's 404 and error pages) carries a fresh nonce and build ids.
+          if (/^text\/html/.test(String(res.headers["content-type"]))) text = `<html: ${text.length > 0}>`;
+          resolve({ status: res.statusCode ?? 0, headers: kept, body: text });
+        });
+      },
+    );
+    r.on("error", reject);
+    r.end(req.body);
+  });
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+describe("API routes served directly and through Next's router", () => {
+  it("the run's server serves every Pages Router API route directly; API_ROUTING=next serves none", () => {
+    const log = (file: string) => fs.readFileSync(path.join(inject("artifactsDir"), file), "utf8");
+    const direct = /API routes served directly: (.*)/.exec(log("server.log"))?.[1]?.split(" ").sort();
+    expect(direct).toEqual([
+      "/api/trpc/[trpc]",
+      "/api/v1/auth/token/renew",
+      "/api/v1/auth/token/revoke",
+      "/api/v1/auth/universal-auth/login",
+      "/api/v2/organizations/[organizationId]/memberships",
+      "/api/v2/organizations/[organizationId]/memberships/restore",
+    ]);
+    expect(log(`server-${viaNext.port}.log`)).toContain("API routes served through Next's router (API_ROUTING=next)");
+  });
+
+  it("answer alike, request by request", async () => {
+    const org = fx.acme.id;
+    const members = `/api/v2/organizations/${org}/memberships`;
+    const admin = { authorization: fx.bearer(ADMIN) };
+    const member = { authorization: fx.bearer(MEMBER) };
+    const json = { "content-type": "application/json" };
+    const paths = [
+      members,
+      `${members}/`,
+      `${members}?limit=2&limit=3`,
+      `${members}/restore`,
+      `/api/v2/organizations/${org.toUpperCase()}/memberships`,
+      `/API/v2/organizations/${org}/memberships`,
+      `/api/v2/organizations/${org}/Memberships`,
+      "/api/v2/organizations/%ZZ/memberships",
+      "/api/v2/organizations/a%2Fb/memberships",
+      "/api/v2/organizations/%E2%82%AC/memberships",
+      `//api/v2/organizations/${org}/memberships`,
+      `/api//v2/organizations/${org}/memberships`,
+      `/api/v2/organizations/${org}/x/../memberships`,
+      "/api/v2/organizations/%2e%2e/memberships",
+      "/api/v2/organizations//memberships",
+      `/api/v2/organizations/${org}\\memberships`,
+      "/api/v1/auth/token/renew",
+      "/api/v1/auth/token/revoke/",
+      "/api/v1/auth/universal-auth/login",
+      "/api/trpc/viewer.me",
+      "/api/trpc/no.such.procedure",
+      "/api/trpc/",
+      "/api/no-such-route",
+    ];
+    const requests: { method: string; target: string; headers?: Record<string, string>; body?: string }[] = [];
+    for (const target of paths) {
+      for (const method of ["GET", "HEAD", "OPTIONS"]) requests.push({ method, target });
+      for (const method of ["DELETE", "POST"]) {
+        // Refused before any change: no token, then a body the schema refuses with one.
+        requests.push({ method, target, headers: json, body: '{"membershipIds":[]}' });
+        requests.push({ method, target, headers: { ...admin, ...json }, body: '{"membershipIds":"x"}' });
+      }
+    }
+    const trpcInput = (input: unknown) => `input=${encodeURIComponent(JSON.stringify(input))}`;
+    requests.push(
+      // Reads, served: the listing (plain and compressed), tRPC queries, single and batched.
+      { method: "GET", target: members, headers: admin },
+      { method: "GET", target: members, headers: { ...admin, "accept-encoding": "gzip" } },
+      { method: "GET", target: members, headers: member },
+      { method: "GET", target: "/api/trpc/viewer.me", headers: admin },
+      {
+        method: "GET",
+        target: `/api/trpc/organizations.listMemberships?${trpcInput({ organizationId: org })}`,
+        headers: { ...admin, "accept-encoding": "gzip" },
+      },
+      {
+        method: "GET",
+        target: `/api/trpc/viewer.me,organizations.listMemberships?batch=1&${trpcInput({ 1: { organizationId: org } })}`,
+        headers: admin,
+      },
+      // Refused: another organization's removal by a plain member, an unknown organization, a
+      // body too large, a wrong content type, a mutation sent as a query.
+      {
+        method: "DELETE",
+        target: members,
+        headers: { ...member, ...json },
+        body: `{"membershipIds":["${fx.id(ADMIN)}"]}`,
+      },
+      {
+        method: "DELETE",
+        target: "/api/v2/organizations/00000000-0000-4000-8000-000000000000/memberships",
+        headers: { ...admin, ...json },
+        body: `{"membershipIds":["${fx.id(MEMBER)}"]}`,
+      },
+      {
+        method: "DELETE",
+        target: members,
+        headers: { ...admin, ...json },
+        body: `{"membershipIds":["${"x".repeat(2_000_000)}"]}`,
+      },
+      { method: "DELETE", target: members, headers: { ...admin, "content-type": "text/plain" }, body: "membershipIds" },
+      {
+        method: "GET",
+        target: `/api/trpc/organizations.bulkDeleteMemberships?${trpcInput({ organizationId: org })}`,
+        headers: admin,
+      },
+      {
+        method: "POST",
+        target: "/api/trpc/organizations.bulkDeleteMemberships",
+        headers: { ...admin, ...json },
+        body: "{",
+      },
+      {
+        method: "POST",
+        target: "/api/v1/auth/universal-auth/login",
+        headers: json,
+        body: '{"clientId":"x","clientSecret":"y"}',
+      },
+    );
+
+    const direct = portOf(baseUrl());
+    const next = viaNext.port;
+    const mismatches: unknown[] = [];
+    for (const req of requests) {
+      const a = await send(direct, req);
+      const b = await send(next, req);
+      try {
+        expect(a).toEqual(b);
+      } catch {
+        mismatches.push({ request: { ...req, body: req.body?.slice(0, 60) }, direct: a, next: b });
+      }
+    }
+    expect(mismatches).toEqual([]);
+    // Served, not only refused: the listing and the tRPC reads answered 200 on both.
+    const served = await send(direct, {
+      method: "GET",
+      target: members,
+      headers: { ...admin, "accept-encoding": "gzip" },
+    });
+    expect(served.status).toBe(200);
+    expect(served.headers["content-encoding"]).toBe("gzip");
+    expect(JSON.parse(served.body).users.length).toBeGreaterThan(10);
+  }, 120_000);
+});
