@@ -45,7 +45,8 @@ const LIMITS = { RATE_LIMIT_WRITES_PER_MINUTE: "1000000", RATE_LIMIT_READS_PER_M
 /** Rounds of removing 1000 and restoring them, per way (REST, service). */
 const RESTORE_ROUNDS = Number(process.env.BENCH_RESTORE_ROUNDS ?? 5);
 const SIZES = [
-  { ids: 1, runs: 21 },
+  // Many: a 1-id request takes a few ms, and its median should not move with a few slow ones.
+  { ids: 1, runs: 61 },
   { ids: 100, runs: 9 },
   // Nine: a 1000-id request now and then meets a full garbage collection (about 40 ms more) on either side.
   { ids: 1000, runs: 9 },
@@ -95,28 +96,34 @@ async function benchOn(database: "embedded" | "postgresql", env: Record<string, 
     log(`${database}: app up and ${MEMBERS} members in ${setupS.toFixed(0)} s`);
 
     // Each section's table is printed as soon as it is measured, and all of them again at the end.
+    const section = async <T>(name: string, measure: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const out = await measure();
+      log(`${database}: ${name} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      return out;
+    };
     if (runs("list")) {
-      const list = await benchList(ctx);
+      const list = await section("list", () => benchList(ctx));
       console.table(list);
       results.list.push(...list);
     }
     if (runs("stream")) {
-      const listStream = await benchListStream(ctx);
+      const listStream = await section("stream", () => benchListStream(ctx));
       console.table(listStream);
       results.listStream.push(...listStream);
     }
     if (runs("removals")) {
-      const removals = await benchRemovals(ctx, SIZES);
+      const removals = await section("removals", () => benchRemovals(ctx, SIZES));
       console.table(removals);
       results.removals.push(...removals);
     }
     if (runs("restore")) {
-      const restore = await benchRestore(ctx, RESTORE_ROUNDS);
+      const restore = await section("restore", () => benchRestore(ctx, RESTORE_ROUNDS));
       console.table(restore);
       results.restore.push(...restore);
     }
     if (runs("load")) {
-      const throughput = await benchThroughput(ctx, LOAD_MS);
+      const throughput = await section("load", () => benchThroughput(ctx, LOAD_MS));
       console.table(throughput);
       results.throughput.push(...throughput);
     }
@@ -125,13 +132,13 @@ async function benchOn(database: "embedded" | "postgresql", env: Record<string, 
       if (why) log(`load balancer section skipped: ${why}`);
       else {
         // Half as long per round: three deployments are measured, and the whole bench stays under 3 minutes.
-        const balanced = await benchBalanced(ctx, LOAD_MS / 2, LIMITS);
+        const balanced = await section("lb", () => benchBalanced(ctx, LOAD_MS / 2, LIMITS));
         console.table(balanced);
         results.balanced.push(...balanced);
       }
     }
     if (runs("soak")) {
-      const soak = await benchSoak(ctx, SOAK[database]);
+      const soak = await section("soak", () => benchSoak(ctx, SOAK[database]));
       console.table([soak]);
       results.soak.push(soak);
     }
