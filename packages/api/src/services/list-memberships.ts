@@ -74,12 +74,13 @@ function toListed(r: ListedRow): ListedMembership {
   return { ...toMembershipWithUserDto(r), projectCount: r.projectCount };
 }
 
-export async function listMemberships(prisma: Db, orgId: string, args: ListArgs): Promise<ListMembershipsOutput> {
+/** The two statements of a page of the list: its rows, and how many match in all. */
+export function listStatements(orgId: string, args: ListArgs): { page: Prisma.Sql; count: Prisma.Sql; offset: number } {
   const offset = args.cursor ? Number(args.cursor) : ((args.page ?? 1) - 1) * args.limit;
   const where = filters(orgId, args);
   const dir = args.sortDir === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
-  const [rows, total] = await Promise.all([
-    prisma.$queryRaw<ListedRow[]>`
+  return {
+    page: Prisma.sql`
       SELECT ${MEMBER_COLUMNS},
              (SELECT count(*)::int FROM project_memberships pm JOIN projects p ON p.id = pm.project_id
                WHERE pm.user_id = m.user_id AND p.org_id = m.org_id) AS "projectCount"
@@ -87,8 +88,14 @@ export async function listMemberships(prisma: Db, orgId: string, args: ListArgs)
       WHERE ${where}
       ORDER BY ${SORT_EXPRESSIONS[args.sortBy]} ${dir} NULLS LAST, m.id
       LIMIT ${args.limit} OFFSET ${offset}`,
-    countMatching(prisma, where),
-  ]);
+    count: countStatement(where),
+    offset,
+  };
+}
+
+export async function listMemberships(prisma: Db, orgId: string, args: ListArgs): Promise<ListMembershipsOutput> {
+  const { page, count, offset } = listStatements(orgId, args);
+  const [rows, total] = await Promise.all([prisma.$queryRaw<ListedRow[]>(page), countOf(prisma, count)]);
   const next = offset + rows.length;
   return { items: rows.map(toListed), total, nextCursor: rows.length > 0 && next < total ? String(next) : null };
 }
@@ -146,14 +153,18 @@ export async function listMembershipIds(
     prisma.$queryRaw<{ id: string }[]>`
       SELECT m.id FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
       WHERE ${where} ORDER BY ${SORT_EXPRESSIONS.email}, m.id LIMIT ${cap}`,
-    countMatching(prisma, where),
+    countOf(prisma, countStatement(where)),
   ]);
   return { ids: rows.map((r) => r.id), total };
 }
 
 /** How many memberships match a `filters()` condition in all. */
-async function countMatching(prisma: Db, where: Prisma.Sql): Promise<number> {
-  const [row] = await prisma.$queryRaw<{ total: number }[]>`
+function countStatement(where: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
     SELECT count(*)::int AS total FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id WHERE ${where}`;
+}
+
+async function countOf(prisma: Db, statement: Prisma.Sql): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ total: number }[]>(statement);
   return row?.total ?? 0;
 }
