@@ -37,6 +37,21 @@ interface Route {
   module?: string;
 }
 
+/** A page's route as Next's manifest writes it: `[name]` one segment, `[...name]` the rest. */
+function route(page: string, module?: string): Route {
+  const routeKeys: Record<string, string> = {};
+  const pattern = page
+    .split("/")
+    .map((segment) => {
+      const param = /^\[(\.\.\.)?(\w+)\]$/.exec(segment);
+      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      routeKeys[`nxtP${param[2]}`] = `nxtP${param[2]}`;
+      return `(?<nxtP${param[2]}>${param[1] ? ".+?" : "[^/]+?"})`;
+    })
+    .join("/");
+  return { page, namedRegex: `^${pattern}(?:/)?$`, routeKeys, ...(module === undefined ? {} : { module }) };
+}
+
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -129,19 +144,9 @@ function get(
 
 const json = (body: Buffer) => JSON.parse(body.toString("utf8"));
 
-const ORGS: Route = {
-  page: "/api/orgs/[orgId]/members",
-  namedRegex: "^/api/orgs/(?<nxtPorgId>[^/]+?)/members(?:/)?$",
-  routeKeys: { nxtPorgId: "nxtPorgId" },
-  module: echo("members"),
-};
-const TRPC: Route = {
-  page: "/api/trpc/[trpc]",
-  namedRegex: "^/api/trpc/(?<nxtPtrpc>[^/]+?)(?:/)?$",
-  routeKeys: { nxtPtrpc: "nxtPtrpc" },
-  module: echo("trpc"),
-};
-const LOGIN: Route = { page: "/api/login", namedRegex: "^/api/login(?:/)?$", module: echo("login") };
+const ORGS = route("/api/orgs/[orgId]/members", echo("members"));
+const TRPC = route("/api/trpc/[trpc]", echo("trpc"));
+const LOGIN = route("/api/login", echo("login"));
 
 describe("the direct route to API routes", () => {
   it("holds routes to the config the shared HTTP helpers need", () => {
@@ -184,7 +189,8 @@ describe("the direct route to API routes", () => {
   });
 
   it("leaves to Next a path whose first match is not a Pages Router API route (Next's order: static, then dynamic)", async () => {
-    const appHealth: Route = { page: "/api/trpc/health", namedRegex: "^/api/trpc/health(?:/)?$" };
+    // An App Router route: in the manifests, but not a page of the Pages Router.
+    const appHealth = route("/api/trpc/health");
     const port = await serve(await loadApiRoutes(build({ static: [appHealth], dynamic: [TRPC] })));
     expect((await get(port, "/api/trpc/health")).status).toBe(299);
     expect(json((await get(port, "/api/trpc/viewer.me")).body)).toMatchObject({
@@ -194,27 +200,16 @@ describe("the direct route to API routes", () => {
   });
 
   it("leaves to Next a route with another config, a catch-all route, and a module without a default handler", async () => {
-    const parsed: Route = {
-      page: "/api/parsed",
-      namedRegex: "^/api/parsed(?:/)?$",
-      module: echo("parsed", "{ api: { bodyParser: true, externalResolver: true, responseLimit: false } }"),
-    };
-    const extraKey: Route = {
-      page: "/api/extra",
-      namedRegex: "^/api/extra(?:/)?$",
-      module: echo("extra", "{ api: { bodyParser: false, externalResolver: true, responseLimit: false, other: 1 } }"),
-    };
-    const catchAll: Route = {
-      page: "/api/files/[...path]",
-      namedRegex: "^/api/files/(?<nxtPpath>.+?)(?:/)?$",
-      routeKeys: { nxtPpath: "nxtPpath" },
-      module: echo("files"),
-    };
-    const noDefault: Route = {
-      page: "/api/none",
-      namedRegex: "^/api/none(?:/)?$",
-      module: `module.exports = { config: ${CONFIG} };`,
-    };
+    const parsed = route(
+      "/api/parsed",
+      echo("parsed", "{ api: { bodyParser: true, externalResolver: true, responseLimit: false } }"),
+    );
+    const extraKey = route(
+      "/api/extra",
+      echo("extra", "{ api: { bodyParser: false, externalResolver: true, responseLimit: false, other: 1 } }"),
+    );
+    const catchAll = route("/api/files/[...path]", echo("files"));
+    const noDefault = route("/api/none", `module.exports = { config: ${CONFIG} };`);
     const api = await loadApiRoutes(build({ static: [parsed, extraKey, noDefault], dynamic: [catchAll] }));
     expect(api.routes).toEqual([]);
     const port = await serve(api);
@@ -264,19 +259,17 @@ describe("the direct route to API routes", () => {
   });
 
   it("answers 500 for a handler that throws before answering, and cuts the connection of one that throws after", async () => {
-    const before: Route = {
-      page: "/api/before",
-      namedRegex: "^/api/before(?:/)?$",
-      module: `module.exports = { config: ${CONFIG}, default: () => { throw new Error("before"); } };`,
-    };
-    const after: Route = {
-      page: "/api/after",
-      namedRegex: "^/api/after(?:/)?$",
-      module: `module.exports = { config: ${CONFIG}, default: async (req, res) => {
+    const before = route(
+      "/api/before",
+      `module.exports = { config: ${CONFIG}, default: () => { throw new Error("before"); } };`,
+    );
+    const after = route(
+      "/api/after",
+      `module.exports = { config: ${CONFIG}, default: async (req, res) => {
         res.writeHead(200, { "content-type": "text/plain" }); res.write("part");
         await new Promise((r) => setTimeout(r, 20)); throw new Error("after");
       } };`,
-    };
+    );
     const errors: unknown[] = [];
     const port = await serve(await loadApiRoutes(build({ static: [before, after] }), (err) => errors.push(err)));
     const res = await get(port, "/api/before");
