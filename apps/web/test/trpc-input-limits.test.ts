@@ -2,6 +2,8 @@
 // stream), at most 10 calls a batch, the id count checked before the ids (both surfaces),
 // malformed JSON, an undecodable cookie, and a cursor that names no page.
 import http from "node:http";
+import net from "node:net";
+import { DISCARD_LIMIT } from "@roster/api/http";
 import { baseUrl, MAX_BULK_DELETE, MiB, MSG, REQ_ID, testDb } from "@roster/api/testing";
 import { getConfig } from "@roster/config";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -114,29 +116,45 @@ describe("the tRPC body limit (check 6, as on REST)", () => {
     ["REST", "/api/v2/organizations/00000000-0000-4000-8000-000000000000/memberships"],
   ])("%s answers a request without a token at once, while its body is still coming", async (_, path) => {
     // The body's first bytes, then nothing more: a server that read the body before checks 1 to 5
-    // would wait for the rest and never answer (the test would time out).
-    const out = await new Promise<{ status: number; connection?: string }>((resolve, reject) => {
-      const req = http.request(
-        new URL(`${baseUrl()}${path}`),
-        {
-          method: path.startsWith("/api/trpc") ? "POST" : "DELETE",
-          // Node's client frames a DELETE's body only when asked to.
-          headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            req.destroy();
-            resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
-          });
-        },
-      );
-      req.on("error", reject);
-      req.write('{"membershipIds":[');
+    // would wait for the rest and never answer (the test would time out). After the answer the
+    // server reads and drops what still comes, but at most DISCARD_LIMIT: a client that goes on
+    // sending has its connection cut. A socket of its own, so that nothing but the test decides
+    // what is sent and when.
+    const { port, hostname } = new URL(baseUrl());
+    const out = await new Promise<{ status: string; sent: number; done: boolean }>((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname === "localhost" ? "127.0.0.1" : hostname);
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      const framed = Buffer.concat([Buffer.from(`${chunk.byteLength.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
+      let status = "";
+      let sent = 0;
+      let done = false;
+      socket.on("connect", () => {
+        const method = path.startsWith("/api/trpc") ? "POST" : "DELETE";
+        socket.write(
+          `${method} ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n12\r\n{"membershipIds":[\r\n`,
+        );
+      });
+      socket.on("data", (d: Buffer) => {
+        if (status) return;
+        status = d.toString("latin1").split("\r\n")[0] ?? "";
+        // The answer is in: go on sending, up to four times what the server drops.
+        const more = () => {
+          while (sent < 4 * DISCARD_LIMIT.bytes) {
+            sent += chunk.byteLength;
+            if (!socket.write(framed)) return void socket.once("drain", more);
+          }
+          done = true;
+        };
+        more();
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve({ status, sent, done }));
+      setTimeout(() => reject(new Error(`the connection was never cut (sent ${sent})`)), 20_000).unref();
     });
-    expect(out.status).toBe(401);
-    // The body was left unread, so the connection cannot carry another request.
-    expect(out.connection).toBe("close");
+    expect(out.status).toBe("HTTP/1.1 401 Unauthorized");
+    // Cut while the client was still sending, past what the server drops.
+    expect(out.done).toBe(false);
+    expect(out.sent).toBeGreaterThan(DISCARD_LIMIT.bytes);
   });
 
   it("applies to a batch as a whole", async () => {
@@ -228,35 +246,45 @@ describe("malformed input on tRPC", () => {
     expectError(out, { status: 400, error: "BadRequest", message: MSG.badJson });
   });
 
-  it("a query sent with a body is served from its URL; the body is left unread and the connection closed", async () => {
+  it("a query sent with a body is served from its URL; the body is dropped and the connection carries the next request", async () => {
     const url = new URL(`${baseUrl()}/api/trpc/viewer.me`);
     const body = JSON.stringify({ pad: "x".repeat(4096) });
-    const out = await new Promise<{ status: number; connection?: string; text: string }>((resolve, reject) => {
-      const req = http.request(
-        url,
-        {
-          method: "GET",
-          headers: {
-            authorization: fx.bearer(ADMIN),
-            "content-type": "application/json",
-            "content-length": String(body.length),
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const query = () =>
+      new Promise<{ status: number; reused: boolean; text: string }>((resolve, reject) => {
+        const req = http.request(
+          url,
+          {
+            method: "GET",
+            agent,
+            headers: {
+              authorization: fx.bearer(ADMIN),
+              "content-type": "application/json",
+              "content-length": String(body.length),
+            },
           },
-        },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (c: string) => {
-            text += c;
-          });
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text }));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-    expect(out.status, out.text).toBe(200);
-    expect(out.connection).toBe("close");
-    expect((JSON.parse(out.text) as { result: { data: unknown } }).result.data).toBeTruthy();
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => {
+              text += c;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, text }));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    try {
+      const first = await query();
+      expect(first.status, first.text).toBe(200);
+      expect((JSON.parse(first.text) as { result: { data: unknown } }).result.data).toBeTruthy();
+      const second = await query();
+      expect(second.status, second.text).toBe(200);
+      expect(second.reused).toBe(true);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("malformed JSON without a token is still a 401 first", async () => {

@@ -1,4 +1,4 @@
 // What the web app mounts: the REST route builders, the tRPC and metrics handlers.
 export { handleMetricsRequest } from "./metrics";
-export { JsonArrayStream, publicRestRoute, ROUTE_CONFIG, restRoute } from "./rest";
+export { DISCARD_LIMIT, JsonArrayStream, publicRestRoute, ROUTE_CONFIG, restRoute } from "./rest";
 export { handleTrpcRequest } from "./trpc-handler";

@@ -119,29 +119,70 @@ export function hasBody(req: IncomingMessage): boolean {
 /**
  * A request's body, one chunk per call as the caller asks for it, counted as it arrives
  * (Content-Length is not trusted): null at its end, PayloadTooLargeError once more than `limit`
- * bytes have come (the rest is left unread: the answer then closes the connection), and
- * BadRequestError when the client went away before its body ended (nobody reads that answer).
+ * bytes have come (the rest is left to discardUnread, after the answer), and BadRequestError when
+ * the client went away before its body ended (nobody reads that answer).
  */
-function countedChunks(req: IncomingMessage, limit: number): () => Promise<Buffer | null> {
+function countedChunks(
+  req: IncomingMessage,
+  limit: number,
+): { next: () => Promise<Buffer | null>; release: () => Promise<void> } {
   const count = byteCounter(limit);
-  const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  return async () => {
-    let next: IteratorResult<Buffer>;
+  // Given up without destroying the request: what is left of the body is discarded after the answer.
+  const chunks = req.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+  const release = async () => {
+    await chunks.return?.();
+  };
+  const next = async () => {
+    let item: IteratorResult<Buffer>;
     try {
-      next = await chunks.next();
+      item = await chunks.next();
     } catch {
       throw new BadRequestError(INVALID_JSON);
     }
-    if (next.done) return null;
-    const tooLarge = count(next.value);
-    if (tooLarge) throw tooLarge;
-    return next.value;
+    if (item.done) return null;
+    const tooLarge = count(item.value);
+    if (tooLarge) {
+      await release();
+      throw tooLarge;
+    }
+    return item.value;
   };
+  return { next, release };
+}
+
+/** What is read and dropped of a body left unread by its answer, at most: past it, the connection is cut. */
+export const DISCARD_LIMIT = { bytes: 8 * 1024 * 1024, ms: 5_000 };
+
+/**
+ * After an answer sent before its request's body was read to its end (a refusal by checks 1 to 6,
+ * or a query that takes no body): the rest of the body is read and dropped as it comes, so that a
+ * client still sending it gets to read the answer (closing a connection with unread data resets
+ * it, and a reset can take the answer with it), and the connection may carry its next request.
+ * At most DISCARD_LIMIT: past either bound the connection is cut. `release` first lets go of a
+ * reader of the body that is still attached to it.
+ */
+export function discardUnread(req: IncomingMessage, release?: () => Promise<void>): void {
+  if (req.readableEnded || req.destroyed) return;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, DISCARD_LIMIT.ms);
+  timer.unref();
+  let seen = 0;
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.byteLength;
+    if (seen > DISCARD_LIMIT.bytes) cut();
+  });
+  // Dropped to its end: the connection goes on (the timer must not cut its next request).
+  req.once("end", () => clearTimeout(timer));
+  req.once("close", () => clearTimeout(timer));
+  // A reader still waiting for a chunk (tRPC's body stream, pulled once on its own) lets go when
+  // that chunk comes; until then the request cannot flow.
+  if (release) void release().finally(() => req.resume());
+  else req.resume();
 }
 
 /** A request's whole body, read through countedChunks. */
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const next = countedChunks(req, limit);
+  const { next } = countedChunks(req, limit);
   const parts: Buffer[] = [];
   for (;;) {
     const chunk = await next();
@@ -154,10 +195,15 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  * A request's body as a web stream read only as its reader asks (for tRPC's fetch adapter, whose
  * procedures read their input after checks 1 to 5), through countedChunks: past `limit` the
  * stream errors with PayloadTooLargeError. `onEnd` runs when the body was read to its end.
+ * `release` lets go of the request, read or not, for discardUnread.
  */
-export function limitedBodyStream(req: IncomingMessage, limit: number, onEnd: () => void): ReadableStream<Uint8Array> {
-  const next = countedChunks(req, limit);
-  return new ReadableStream<Uint8Array>({
+export function limitedBodyStream(
+  req: IncomingMessage,
+  limit: number,
+  onEnd: () => void,
+): { stream: ReadableStream<Uint8Array>; release: () => Promise<void> } {
+  const { next, release } = countedChunks(req, limit);
+  const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const chunk = await next();
@@ -172,6 +218,7 @@ export function limitedBodyStream(req: IncomingMessage, limit: number, onEnd: ()
       }
     },
   });
+  return { stream, release };
 }
 
 /** Check 6: a JSON body (or, where allowed, a form) of at most 1 MiB, counted as it arrives. */
@@ -346,8 +393,7 @@ function buildRoute<TParams extends Record<string, string>>(
     let limitHeaders: Record<string, string> = {};
     const requestLog: RequestLog = { callerId: null };
     // Every answer of the route: the request's id (or, given again, the id of the request that
-    // made it), where the caller stands against the rate limit, and a closed connection when
-    // the body was not read to its end (the client may still be sending it).
+    // made it) and where the caller stands against the rate limit.
     const headersFor = (extra: Record<string, string>): Record<string, string> => {
       const headers: Record<string, string> = {
         "content-type": JSON_TYPE,
@@ -357,7 +403,6 @@ function buildRoute<TParams extends Record<string, string>>(
         ...limitHeaders,
       };
       if (requestLog.replayOf) headers[IDEMPOTENT_REPLAYED_HEADER.toLowerCase()] = "true";
-      if (hasBody(req) && !bodyEnded) headers.connection = "close";
       return headers;
     };
     try {
@@ -440,6 +485,7 @@ function buildRoute<TParams extends Record<string, string>>(
         sendText(res, app.status, JSON.stringify(errorEnvelope(app, requestLog.replayOf ?? reqId)), headers);
       }
     }
+    if (!bodyEnded && hasBody(req)) discardUnread(req);
     logRequest({
       reqId,
       method,

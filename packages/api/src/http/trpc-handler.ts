@@ -11,7 +11,14 @@ import { newRequestId } from "../request-id";
 import { appRouter } from "../root";
 import { rateLimitHeaders } from "../services/throttles";
 import { logRequest } from "./log";
-import { drainWaiter, hasBody, IDEMPOTENT_REPLAYED_HEADER, limitedBodyStream, MAX_BODY_BYTES } from "./rest";
+import {
+  discardUnread,
+  drainWaiter,
+  hasBody,
+  IDEMPOTENT_REPLAYED_HEADER,
+  limitedBodyStream,
+  MAX_BODY_BYTES,
+} from "./rest";
 
 const ENDPOINT = "/api/trpc";
 
@@ -51,12 +58,11 @@ async function requestFailure(app: AppError, reqId: string): Promise<Response> {
 }
 
 /** A fetch Response written to Node's response: whole when it is JSON, chunk by chunk otherwise (a stream). */
-async function writeResponse(res: ServerResponse, response: Response, close: boolean): Promise<void> {
+async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of response.headers) if (name !== "set-cookie") headers[name] = value;
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers["set-cookie"] = cookies;
-  if (close) headers.connection = "close";
   if (!response.body) {
     res.writeHead(response.status, headers);
     res.end();
@@ -108,7 +114,8 @@ export async function handleTrpcRequest(
   const calls = callCount(url);
   let response: Response;
   let bodyEnded = !hasBody(req);
-  // A query's input is in its URL: a body sent with it is not read (the answer closes the connection).
+  let release: (() => Promise<void>) | undefined;
+  // A query's input is in its URL: a body sent with it is not read (but dropped after the answer).
   const takesBody = method !== "GET" && method !== "HEAD";
   if (calls > MAX_BATCH_CALLS) {
     response = await requestFailure(
@@ -134,7 +141,8 @@ export async function handleTrpcRequest(
             bodyEnded = true;
           })
         : undefined;
-    const request = new Request(url, { method, headers, body, duplex: "half" } as RequestInit);
+    release = body?.release;
+    const request = new Request(url, { method, headers, body: body?.stream, duplex: "half" } as RequestInit);
     response = await fetchRequestHandler({
       endpoint: ENDPOINT,
       req: request,
@@ -162,7 +170,8 @@ export async function handleTrpcRequest(
       },
     });
   }
-  await writeResponse(res, response, !bodyEnded);
+  await writeResponse(res, response);
+  if (!bodyEnded) discardUnread(req, release);
   logRequest({
     reqId,
     method,
