@@ -80,13 +80,9 @@ export const ROUTE_CONFIG = { api: { bodyParser: false, externalResolver: true, 
 
 /** An AppError as the contract's error envelope, with its headers. */
 export function errorResponse(err: AppError, reqId: string): Response {
-  return json(err.status, errorEnvelope(err, reqId), reqId, err.headers);
-}
-
-function json(status: number, body: unknown, reqId: string, extra: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": JSON_TYPE, "x-request-id": reqId, "cache-control": "no-store", ...extra },
+  return new Response(JSON.stringify(errorEnvelope(err, reqId)), {
+    status: err.status,
+    headers: { "content-type": JSON_TYPE, "x-request-id": reqId, "cache-control": "no-store", ...err.headers },
   });
 }
 

@@ -4,8 +4,8 @@ import { publicRestRoute } from "@roster/api/http";
 import { getConfig } from "@roster/config";
 import { IdentityTokenBody } from "@roster/contract";
 
-// Next reads this as written: the helper reads and limits the body itself, always answers, and a
-// streamed listing may be as large as the organization (ROUTE_CONFIG in @roster/api/http).
+// Next reads this as written: the helper reads and limits the body itself and always answers
+// (ROUTE_CONFIG in @roster/api/http).
 export const config = { api: { bodyParser: false, externalResolver: true, responseLimit: false } };
 
 export default publicRestRoute("/api/v1/auth/token/revoke", {
