@@ -181,6 +181,7 @@ const APP_TABLES = [
   "project_membership_roles",
   "project_memberships",
   "projects",
+  "org_member_counts",
   "org_memberships",
   "org_roles",
   "auth_sessions",

@@ -26,6 +26,7 @@ const TABLES = [
   "organizations",
   "org_roles",
   "org_memberships",
+  "org_member_counts",
   "projects",
   "project_memberships",
   "project_membership_roles",
