@@ -5,6 +5,7 @@
 // multi-instance tests and the bench both start it; docs/deploy.md shows the same topology.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { Config } from "@roster/config";
@@ -54,10 +55,16 @@ export function pgbouncerIni(opts: { port: number; dir: string; upstream: URL })
   ].join("\n");
 }
 
-export function haproxyCfg(opts: { port: number; servers: { name: string; port: number }[] }): string {
+export function haproxyCfg(opts: {
+  port: number;
+  servers: { name: string; port: number }[];
+  /** A Unix socket for HAProxy's runtime API (a server taken out of rotation and back: Deployment.setServerState). */
+  adminSocket?: string;
+}): string {
   return [
     "global",
     "  maxconn 1000",
+    ...(opts.adminSocket ? [`  stats socket ${opts.adminSocket} mode 600 level admin`] : []),
     "",
     "defaults",
     "  mode http",
@@ -94,6 +101,12 @@ export interface Deployment {
   dir: string;
   /** PgBouncer's transactions so far on the run's database (pgbouncer mode only). */
   pooledTransactions(): Promise<number>;
+  /**
+   * Takes an instance out of HAProxy's rotation ("maint": no new request reaches it) or puts it
+   * back ("ready", resolved once HAProxy has seen every instance ready again), through HAProxy's
+   * runtime API.
+   */
+  setServerState(name: string, state: "maint" | "ready"): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -163,9 +176,10 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     for (let i = 0; i < count; i++) ports.push(await freePort());
     const lbPort = await freePort();
     const cfg = path.join(dir, "haproxy.cfg");
+    const adminSocket = path.join(dir, "haproxy.sock");
     fs.writeFileSync(
       cfg,
-      haproxyCfg({ port: lbPort, servers: ports.map((port, i) => ({ name: `web${i + 1}`, port })) }),
+      haproxyCfg({ port: lbPort, servers: ports.map((port, i) => ({ name: `web${i + 1}`, port })), adminSocket }),
     );
     // Validate the file first: a mistake in it is then named at once.
     const check = spawn(HAPROXY, ["-c", "-q", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
@@ -212,11 +226,31 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
         await client.end();
       }
     };
-    return { url, route, instances, instanceDatabaseUrl, dir, pooledTransactions, stop };
+    const setServerState = async (name: string, state: "maint" | "ready") => {
+      const answer = await haproxyCommand(adminSocket, `set server web/${name} state ${state}`);
+      if (answer.trim() !== "") throw new Error(`HAProxy refused to set ${name} to ${state}: ${answer.trim()}`);
+      if (state === "ready") await waitForAll(url, count);
+    };
+    return { url, route, instances, instanceDatabaseUrl, dir, pooledTransactions, setServerState, stop };
   } catch (err) {
     await stop().catch(() => {});
     throw err;
   }
+}
+
+/** One command to HAProxy's runtime API on its Unix socket; its answer (empty when a `set` succeeds). */
+function haproxyCommand(socketPath: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = "";
+    const socket = net.createConnection(socketPath, () => socket.end(`${command}\n`));
+    socket.setEncoding("utf8");
+    socket.setTimeout(5_000, () => socket.destroy(new Error(`HAProxy did not answer "${command}" within 5 s`)));
+    socket.on("data", (d: string) => {
+      answer += d;
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve(answer));
+  });
 }
 
 /** Polls the load balancer until each of the `count` instances has answered through it. */

@@ -7,14 +7,16 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "@roster/config";
 import { type DbRoute, HAPROXY, isExecutable, PGBOUNCER, startDeployment } from "../../../apps/web/scripts/deployment";
-import { benchThroughput, type ThroughputRow } from "./load";
-import type { BenchContext } from "./support";
+import { benchThroughput, type ThroughputRow, taker, throughputPool } from "./load";
+import { addMembers, type BenchContext, settle } from "./support";
 
-const SETUPS: { instances: number; route: DbRoute }[] = [
-  { instances: 1, route: "direct" },
-  { instances: 2, route: "direct" },
-  { instances: 2, route: "pgbouncer" },
-];
+/**
+ * Two deployments of two instances each, one reaching PostgreSQL directly, one through PgBouncer.
+ * The direct one is measured first with its second instance out of HAProxy's rotation (one
+ * instance), then with both: one start fewer than a deployment per setup.
+ */
+const ROUTES: DbRoute[] = ["direct", "pgbouncer"];
+const INSTANCES = 2;
 
 /** Null when the deployment can run here, else why not. */
 export function balancedUnavailable(): string | null {
@@ -29,18 +31,35 @@ export async function benchBalanced(
 ): Promise<ThroughputRow[]> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "roster-bench-lb-"));
   const rows: ThroughputRow[] = [];
+  // The members of all three measurements, added and settled once.
+  const take = taker(await addMembers(ctx, 3 * throughputPool(ms)));
+  await settle(ctx);
+  const measure = async (url: string, label: string) =>
+    rows.push(...(await benchThroughput({ ...ctx, baseUrl: url, database: label }, ms, take)));
   try {
-    for (const { instances, route } of SETUPS) {
+    for (const route of ROUTES) {
       const config = loadConfig({
         ...env,
         NODE_ENV: "production",
         DATABASE_URL: ctx.databaseUrl,
         AUTH_SECRET: ctx.secret,
       });
-      const deployment = await startDeployment({ route, databaseUrl: ctx.databaseUrl, config, logDir, instances });
+      const deployment = await startDeployment({
+        route,
+        databaseUrl: ctx.databaseUrl,
+        config,
+        logDir,
+        instances: INSTANCES,
+      });
       try {
-        const label = `HAProxy, ${instances} instance${instances > 1 ? "s" : ""}${route === "pgbouncer" ? ", PgBouncer" : ""}`;
-        rows.push(...(await benchThroughput({ ...ctx, baseUrl: deployment.url, database: label }, ms)));
+        if (route === "direct") {
+          await deployment.setServerState("web2", "maint");
+          await measure(deployment.url, "HAProxy, 1 instance");
+          await deployment.setServerState("web2", "ready");
+          await measure(deployment.url, "HAProxy, 2 instances");
+        } else {
+          await measure(deployment.url, "HAProxy, 2 instances, PgBouncer");
+        }
       } finally {
         await deployment.stop();
       }

@@ -15,7 +15,7 @@ interface Load {
 }
 
 /** CONNECTIONS workers each sending `send` until `total` requests were sent or `ms` passed. */
-async function drive(send: (i: number) => Promise<void>, opts: { ms?: number; total?: number }): Promise<Load> {
+async function drive(send: () => Promise<void>, opts: { ms?: number; total?: number }): Promise<Load> {
   const latencies: number[] = [];
   const started = performance.now();
   const deadline = opts.ms ? started + opts.ms : Number.POSITIVE_INFINITY;
@@ -24,9 +24,9 @@ async function drive(send: (i: number) => Promise<void>, opts: { ms?: number; to
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (performance.now() < deadline && next < total) {
-        const i = next++;
+        next++;
         const t = performance.now();
-        await send(i);
+        await send();
         latencies.push(performance.now() - t);
       }
     }),
@@ -40,10 +40,22 @@ async function drive(send: (i: number) => Promise<void>, opts: { ms?: number; to
   };
 }
 
-function removeOne(ctx: BenchContext, pool: string[]) {
-  return async (i: number) => {
-    const id = pool[i];
+/** Hands out the ids of a pool of members, each once. */
+export function taker(pool: string[]): () => string {
+  let next = 0;
+  return () => {
+    const id = pool[next++];
     if (!id) throw new Error(`the pool of ${pool.length} members ran out`);
+    return id;
+  };
+}
+
+/** Members a throughput run of `ms` per round removes at most (1500 a second, more than any run managed). */
+export const throughputPool = (ms: number) => Math.ceil((ms / 1000) * ROUNDS * 1500);
+
+function removeOne(ctx: BenchContext, take: () => string) {
+  return async () => {
+    const id = take();
     const res = await send(`${ctx.baseUrl}/api/v2/organizations/${ctx.orgId}/memberships`, {
       method: "DELETE",
       headers: { authorization: `Bearer ${ctx.admin.token}`, "content-type": "application/json" },
@@ -72,19 +84,20 @@ export interface ThroughputRow {
   ofHealth: string;
 }
 
-/** Health and removals, each for `ms`, three times in alternation; the best of each is kept. */
-export async function benchThroughput(ctx: BenchContext, ms: number): Promise<ThroughputRow[]> {
-  const pool = await addMembers(ctx, Math.ceil((ms / 1000) * ROUNDS * 1500));
-  await settle(ctx);
-  let used = 0;
+/**
+ * Health and removals, each for `ms`, three times in alternation; the best of each is kept. The
+ * members removed come from `take` (a pool added and settled beforehand), else from a pool added here.
+ */
+export async function benchThroughput(ctx: BenchContext, ms: number, take?: () => string): Promise<ThroughputRow[]> {
+  if (!take) {
+    take = taker(await addMembers(ctx, throughputPool(ms)));
+    await settle(ctx);
+  }
   const results: { health: Load[]; removal: Load[] } = { health: [], removal: [] };
   await drive(() => health(ctx), { total: CONNECTIONS * 4 }); // warm
   for (let round = 0; round < ROUNDS; round++) {
     results.health.push(await drive(() => health(ctx), { ms }));
-    const slice = pool.slice(used);
-    const load = await drive(removeOne(ctx, slice), { ms });
-    used += load.requests;
-    results.removal.push(load);
+    results.removal.push(await drive(removeOne(ctx, take), { ms }));
   }
   const best = (loads: Load[]) => loads.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
   const h = best(results.health);
@@ -145,7 +158,8 @@ async function collectGarbage(ctx: BenchContext): Promise<void> {
 export async function benchSoak(ctx: BenchContext, total: number): Promise<SoakRow> {
   const pool = await addMembers(ctx, total + SOAK_WARM_UP, 0);
   await settle(ctx);
-  await drive(removeOne(ctx, pool.slice(0, SOAK_WARM_UP)), { total: SOAK_WARM_UP });
+  const take = taker(pool);
+  await drive(removeOne(ctx, take), { total: SOAK_WARM_UP });
   await collectGarbage(ctx);
   const before = rssMb(ctx.serverPid);
   const heaps = [await heapUsedMb(ctx)];
@@ -155,8 +169,7 @@ export async function benchSoak(ctx: BenchContext, total: number): Promise<SoakR
   const started = performance.now();
   for (let q = 0; q < 4 && sent < total; q++) {
     const n = Math.min(quarter, total - sent);
-    const from = SOAK_WARM_UP + sent;
-    const load = await drive(removeOne(ctx, pool.slice(from, from + n)), { total: n });
+    const load = await drive(removeOne(ctx, take), { total: n });
     sent += load.requests;
     await collectGarbage(ctx);
     quarters.push(rssMb(ctx.serverPid));

@@ -255,6 +255,22 @@ describe("several instances behind a load balancer", () => {
         });
       });
 
+      it("an instance taken out of HAProxy's rotation gets no request until it is put back", SLOW, async () => {
+        const servedBy = async () => {
+          const seen: string[] = [];
+          for (let i = 0; i < 6; i++) seen.push((await send(dep.url, "GET", "/api/health")).servedBy as string);
+          return new Set(seen);
+        };
+        await dep.setServerState("web2", "maint");
+        try {
+          expect(await servedBy()).toEqual(new Set(["web1"]));
+        } finally {
+          await dep.setServerState("web2", "ready");
+        }
+        expect(await servedBy()).toEqual(new Set(["web1", "web2"]));
+        await expect(dep.setServerState("web9", "maint")).rejects.toThrow(/HAProxy refused to set web9 to maint/);
+      });
+
       // Last of its group: it stops instance web1 for good.
       it("SIGTERM drains: not ready at once, the removal in flight completes with 200, exit 0", SLOW, async () => {
         const manifest = await reseed();
