@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { type Config, repoRoot, trustProxySetting } from "@roster/config";
-import { type DbHandle, openDb, startEmbeddedServer } from "@roster/db";
+import { type DbHandle, type MaintenanceReport, openDb, startEmbeddedServer } from "@roster/db";
 import { applyMigrations } from "@roster/db/migrate";
 import { describeSeedTarget, isEmpty, seedDemoData } from "@roster/db/seed";
 
@@ -43,12 +43,28 @@ export interface StartOptions {
   serverOutput?: "inherit" | "ignore" | number;
 }
 
+/** One line per maintenance pass of the embedded database that did something, or failed. */
+function maintenanceLog(log: (line: string) => void): MaintenanceReport {
+  return (event) => {
+    if ("error" in event) {
+      log(`Embedded database maintenance failed: ${event.error.message}`);
+      return;
+    }
+    const done = event.actions.map(
+      (a) => `${a.table} (${[a.vacuum && "vacuum", a.analyze && "analyze"].filter(Boolean).join(", ")})`,
+    );
+    log(`Embedded database maintenance in ${event.ms} ms: ${done.join("; ")}`);
+  };
+}
+
 /** Opens the configured database as its owner (the embedded one is refused if already in use). */
-async function openOwned(config: Config): Promise<DbHandle> {
+async function openOwned(config: Config, log: (line: string) => void): Promise<DbHandle> {
   if (config.database.kind === "postgres") return openDb(config.database);
-  const embedded = await startEmbeddedServer(config.database.dir).catch((err: Error) => {
-    throw new Error(`${err.message}: is Roster already running? Stop it, or set DATABASE_URL.`);
-  });
+  const embedded = await startEmbeddedServer(config.database.dir, { onMaintenance: maintenanceLog(log) }).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}: is Roster already running? Stop it, or set DATABASE_URL.`);
+    },
+  );
   const handle = await openDb({ kind: "postgres", url: embedded.url, preparedStatements: true });
   return {
     ...handle,
@@ -254,7 +270,7 @@ export async function startWebServer(opts: {
 export async function startRoster(opts: StartOptions): Promise<RosterServer> {
   const { config } = opts;
   const log = opts.log ?? ((line: string) => console.error(line));
-  const db = await openOwned(config);
+  const db = await openOwned(config, log);
   try {
     const databaseUrl = db.url as string;
     const { applied } = await applyMigrations({ kind: "postgres", url: databaseUrl });

@@ -22,6 +22,7 @@ import net from "node:net";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketHandler } from "@electric-sql/pglite-socket";
+import { MAINTENANCE_INTERVAL_MS, type MaintenanceReport, scheduleMaintenance } from "./embedded-maintenance";
 import { pgliteExtensions } from "./pglite-extensions";
 
 interface Pending {
@@ -427,7 +428,14 @@ function authenticate(socket: net.Socket, password: string): Promise<Buffer | nu
  */
 export async function startEmbeddedServer(
   dir: string,
-  opts: { port?: number; idleInTransactionTimeoutMs?: number } = {},
+  opts: {
+    port?: number;
+    idleInTransactionTimeoutMs?: number;
+    /** How often the owner vacuums and analyses what autovacuum would (embedded-maintenance.ts); 0: never. */
+    maintenanceIntervalMs?: number;
+    /** Hears each maintenance pass that did something or failed (by default, nothing is said). */
+    onMaintenance?: MaintenanceReport;
+  } = {},
 ): Promise<EmbeddedServer> {
   const inMemory = dir.startsWith("memory://");
   if (!inMemory) {
@@ -493,6 +501,9 @@ export async function startEmbeddedServer(
     fs.chmodSync(file, 0o600);
   }
 
+  const interval = opts.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS;
+  const stopMaintenance = interval > 0 ? scheduleMaintenance(url, interval, opts.onMaintenance ?? (() => {})) : null;
+
   let closed = false;
   return {
     url,
@@ -500,8 +511,11 @@ export async function startEmbeddedServer(
     async close() {
       if (closed) return;
       closed = true;
+      // A pass under way is cut with the other clients below, and then waited for.
+      const maintenanceStopped = stopMaintenance?.();
       queue.stop();
       await Promise.all([...handlers.values()].map((c) => c.handler.detach(true)));
+      await maintenanceStopped;
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.close();

@@ -16,6 +16,12 @@ export {
   queryRows,
 } from "./client";
 export { type EmbeddedServer, readLock, startEmbeddedServer } from "./embedded";
+export {
+  MAINTENANCE_INTERVAL_MS,
+  type MaintenanceAction,
+  type MaintenanceReport,
+  maintainEmbedded,
+} from "./embedded-maintenance";
 export { Prisma } from "./generated/prisma/client";
 export * from "./generated/prisma/enums";
 export { fromDbRole, toDbRole } from "./roles";
