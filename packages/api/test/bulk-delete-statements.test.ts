@@ -7,9 +7,15 @@
 import { getConfig } from "@roster/config";
 import type { DemoManifest } from "@roster/contract";
 import type { Db, DbHandle } from "@roster/db";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { verifyBearer } from "../src/auth/caller";
-import { bulkDeleteMemberships, MEMBERSHIP_DELETED_EVENT } from "../src/services/bulk-delete-memberships";
+import {
+  bulkDeleteMemberships,
+  fastGuard,
+  MEMBERSHIP_DELETED_EVENT,
+  oneStatementRemoval,
+} from "../src/services/bulk-delete-memberships";
 import { restoreMemberships } from "../src/services/membership-snapshots";
 import { baseUrl, memberOf, openTestDb, orgOf, reseed, testDb, tokenOf } from "./support";
 
@@ -299,4 +305,61 @@ describe("bulk delete: statements per request", () => {
       );
     }
   });
+
+  // The snapshot's project memberships are grouped by user once, then looked up per membership.
+  // Joined instead, on tables not analysed yet (a new database, or right after a bulk load; here,
+  // the run's fresh one), PostgreSQL estimated one membership and ran the grouping once per
+  // membership: 1000 ids took 9 to 13 s instead of 0.2 s.
+  it("runs each part of the snapshot once for 1000 ids (the plan, as the database ran it)", async () => {
+    const prisma = await testDb();
+    const ids = await addPlainMembers(prisma, manifest, BULK, "planned");
+    const caller = await verifyBearer(
+      prisma,
+      `Bearer ${tokenOf(manifest, "acme", "admin@acme.test")}`,
+      getConfig().authSecret,
+    );
+    const guard = fastGuard(caller, ids);
+    if (caller.kind !== "user" || !guard) throw new Error("admin@acme.test takes the one-statement removal");
+    const one = oneStatementRemoval(caller, ids, guard, { reqId: "req-plan0000001000", ip: null, userAgent: null });
+    const sql = new pg.Client({ connectionString: inject("databaseUrl") });
+    await sql.connect();
+    let plan: PlanNode;
+    try {
+      await sql.query("BEGIN");
+      const { rows } = await sql.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) ${one.text}`,
+        one.values,
+      );
+      plan = rows[0]?.["QUERY PLAN"][0].Plan as PlanNode;
+    } finally {
+      await sql.query("ROLLBACK").catch(() => {});
+      await sql.end();
+    }
+    const snapshot = find(plan, (n) => n["Relation Name"] === "membership_snapshots" && n.Operation === "Insert");
+    if (!snapshot) throw new Error("no insert into membership_snapshots in the plan");
+    // A snapshot row per membership.
+    expect(snapshot.Plans?.find((n) => n["Parent Relationship"] === "Outer")?.["Actual Rows"]).toBe(BULK);
+    const repeated = nodes(snapshot).filter((n) => n["Actual Loops"] > 1);
+    expect(repeated.map((n) => `${n["Node Type"]} x${n["Actual Loops"]}`)).toEqual([]);
+    expect(await prisma.orgMembership.count({ where: { id: { in: ids } } })).toBe(BULK);
+  });
 });
+
+interface PlanNode {
+  "Node Type": string;
+  Operation?: string;
+  "Relation Name"?: string;
+  "Parent Relationship"?: string;
+  "Actual Rows": number;
+  "Actual Loops": number;
+  Plans?: PlanNode[];
+}
+
+/** A node and every node under it. */
+function nodes(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(nodes)];
+}
+
+function find(node: PlanNode, test: (n: PlanNode) => boolean): PlanNode | undefined {
+  return nodes(node).find(test);
+}
