@@ -51,7 +51,7 @@ function maintenanceLog(log: (line: string) => void): MaintenanceReport {
       return;
     }
     const done = event.actions.map(
-      (a) => `${a.table} (${[a.vacuum && "vacuum", a.analyze && "analyze"].filter(Boolean).join(", ")})`,
+      (a) => `${a.table} (${[a.vacuum && "vacuum", a.analyze && "analyze"].filter(Boolean).join(", ")}, ${a.ms} ms)`,
     );
     log(`Embedded database maintenance in ${event.ms} ms: ${done.join("; ")}`);
   };

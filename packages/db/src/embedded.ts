@@ -101,7 +101,11 @@ class SessionQueue {
     private readonly onCut: (handlerId: number) => void,
   ) {}
 
+  /** When a client last sent a message (performance.now()). */
+  lastMessageAt = 0;
+
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+    this.lastMessageAt = performance.now();
     return new Promise((resolve, reject) => {
       if (this.cutOff.has(handlerId)) {
         reject(new Error("session ended by the idle-in-transaction timeout"));
@@ -502,7 +506,15 @@ export async function startEmbeddedServer(
   }
 
   const interval = opts.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS;
-  const stopMaintenance = interval > 0 ? scheduleMaintenance(url, interval, opts.onMaintenance ?? (() => {})) : null;
+  const stopMaintenance =
+    interval > 0
+      ? scheduleMaintenance(
+          url,
+          interval,
+          opts.onMaintenance ?? (() => {}),
+          () => performance.now() - queue.lastMessageAt,
+        )
+      : null;
 
   let closed = false;
   return {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedServer, startEmbeddedServer } from "../src/embedded";
 import {
   AUTOVACUUM,
+  MAINTENANCE_MAX_DEFERRALS,
   type MaintenanceAction,
   type MaintenanceReport,
   maintainEmbedded,
@@ -32,6 +33,9 @@ async function stats(client: pg.Client, table: string) {
   return rows[0];
 }
 
+const withoutMs = (actions: MaintenanceAction[]) => actions.map(({ ms, ...rest }) => rest);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe("the embedded database's maintenance", () => {
   let server: EmbeddedServer;
   let client: pg.Client;
@@ -53,7 +57,7 @@ describe("the embedded database's maintenance", () => {
     await client.query("DELETE FROM churn WHERE id <= 1200");
     expect(await stats(client, "churn")).toMatchObject({ dead: 1200 });
 
-    expect(await maintainEmbedded(client)).toEqual([{ table: "churn", vacuum: true, analyze: true }]);
+    expect(withoutMs(await maintainEmbedded(client))).toEqual([{ table: "churn", vacuum: true, analyze: true }]);
     expect(await stats(client, "churn")).toEqual({ dead: 0, modified: 0, vacuumed: true, analysed: true });
     expect(await maintainEmbedded(client)).toEqual([]);
   });
@@ -67,17 +71,31 @@ describe("the embedded database's maintenance", () => {
     expect(await maintainEmbedded(client)).toEqual([]);
     await client.query("UPDATE quiet SET v = 'w' WHERE id <= 1500");
     const actions: MaintenanceAction[] = await maintainEmbedded(client);
-    expect(actions).toEqual([{ table: "quiet", vacuum: false, analyze: true }]);
+    expect(withoutMs(actions)).toEqual([{ table: "quiet", vacuum: false, analyze: true }]);
     expect((await stats(client, "quiet"))?.modified).toBe(0);
+  });
+
+  it("with maxTables, does the table furthest past its thresholds first", async () => {
+    await client.query("CREATE TABLE little (id int PRIMARY KEY)");
+    await client.query("CREATE TABLE much (id int PRIMARY KEY)");
+    await client.query("INSERT INTO little SELECT g FROM generate_series(1, 100) g");
+    await client.query("INSERT INTO much SELECT g FROM generate_series(1, 3000) g");
+    expect(withoutMs(await maintainEmbedded(client, { maxTables: 1 }))).toEqual([
+      { table: "much", vacuum: true, analyze: true },
+    ]);
+    expect(withoutMs(await maintainEmbedded(client, { maxTables: 1 }))).toEqual([
+      { table: "little", vacuum: false, analyze: true },
+    ]);
+    expect(await maintainEmbedded(client, { maxTables: 1 })).toEqual([]);
   });
 
   it("vacuums a table that only grows, once its inserts pass the insert threshold", async () => {
     await client.query("CREATE TABLE appended (id int PRIMARY KEY)");
     await client.query(`INSERT INTO appended SELECT g FROM generate_series(1, ${AUTOVACUUM.insertThreshold - 100}) g`);
     // Not yet past 1000 inserted, but past 50 changed: analysed only.
-    expect(await maintainEmbedded(client)).toEqual([{ table: "appended", vacuum: false, analyze: true }]);
+    expect(withoutMs(await maintainEmbedded(client))).toEqual([{ table: "appended", vacuum: false, analyze: true }]);
     await client.query("INSERT INTO appended SELECT g FROM generate_series(100000, 102000) g");
-    expect(await maintainEmbedded(client)).toEqual([{ table: "appended", vacuum: true, analyze: true }]);
+    expect(withoutMs(await maintainEmbedded(client))).toEqual([{ table: "appended", vacuum: true, analyze: true }]);
   });
 });
 
@@ -108,6 +126,7 @@ describe("the embedded database's maintenance on its schedule", () => {
         const deadline = Date.now() + 30_000;
         while (reports.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         expect(reports[0]).toMatchObject({ actions: [{ table: "churn", vacuum: true, analyze: true }] });
+        expect((reports[0] as { actions: MaintenanceAction[] }).actions[0]?.ms).toBeGreaterThanOrEqual(0);
         expect(await stats(client, "churn")).toMatchObject({ vacuumed: true, analysed: true });
       } finally {
         await client.end();
@@ -117,6 +136,36 @@ describe("the embedded database's maintenance on its schedule", () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(reports.length).toBe(after);
       expect(reports.filter((r) => "error" in r)).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
+    `waits for the database to be idle, but not more than ${MAINTENANCE_MAX_DEFERRALS} passes`,
+    async () => {
+      const reports: Parameters<MaintenanceReport>[0][] = [];
+      server = await startEmbeddedServer("memory://busy", {
+        maintenanceIntervalMs: 100,
+        onMaintenance: (event) => reports.push(event),
+      });
+      const client = await connect(server.url);
+      try {
+        await client.query("CREATE TABLE churn (id int PRIMARY KEY)");
+        await client.query("INSERT INTO churn SELECT g FROM generate_series(1, 3000) g");
+        // Busy: a statement every 50 ms. In 600 ms at most six passes come due, each deferred.
+        const started = Date.now();
+        while (reports.length === 0 && Date.now() - started < 30_000) {
+          await client.query("SELECT 1");
+          if (Date.now() - started < 600) expect(reports).toEqual([]);
+          await sleep(50);
+        }
+        const firstAt = Date.now() - started;
+        // The tenth pass runs whatever: the loop ended on its report, not on its deadline.
+        expect(reports[0]).toMatchObject({ actions: [{ table: "churn", vacuum: true, analyze: true }] });
+        expect(firstAt).toBeLessThan(30_000);
+      } finally {
+        await client.end();
+      }
     },
     SLOW,
   );
