@@ -106,15 +106,20 @@ describe("the embedded database's maintenance on its schedule", () => {
     server = undefined;
   }, SLOW);
 
+  /** A server in memory with a pass due every 100 ms, its reports, and a client of it. */
+  async function scheduled(name: string) {
+    const reports: Parameters<MaintenanceReport>[0][] = [];
+    server = await startEmbeddedServer(`memory://${name}`, {
+      maintenanceIntervalMs: 100,
+      onMaintenance: (event) => reports.push(event),
+    });
+    return { reports, client: await connect(server.url) };
+  }
+
   it(
     "runs every interval as a client of its own server, after an open transaction, and stops with the server",
     async () => {
-      const reports: Parameters<MaintenanceReport>[0][] = [];
-      server = await startEmbeddedServer("memory://scheduled", {
-        maintenanceIntervalMs: 100,
-        onMaintenance: (event) => reports.push(event),
-      });
-      const client = await connect(server.url);
+      const { reports, client } = await scheduled("scheduled");
       try {
         await client.query("CREATE TABLE churn (id int PRIMARY KEY, v text)");
         // An open transaction holds the one session: the passes wait for it.
@@ -131,7 +136,7 @@ describe("the embedded database's maintenance on its schedule", () => {
       } finally {
         await client.end();
       }
-      await server.close();
+      await server?.close();
       const after = reports.length;
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(reports.length).toBe(after);
@@ -143,12 +148,7 @@ describe("the embedded database's maintenance on its schedule", () => {
   it(
     `waits for the database to be idle, but not more than ${MAINTENANCE_MAX_DEFERRALS} passes`,
     async () => {
-      const reports: Parameters<MaintenanceReport>[0][] = [];
-      server = await startEmbeddedServer("memory://busy", {
-        maintenanceIntervalMs: 100,
-        onMaintenance: (event) => reports.push(event),
-      });
-      const client = await connect(server.url);
+      const { reports, client } = await scheduled("busy");
       try {
         await client.query("CREATE TABLE churn (id int PRIMARY KEY)");
         await client.query("INSERT INTO churn SELECT g FROM generate_series(1, 3000) g");
