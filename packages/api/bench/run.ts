@@ -91,6 +91,7 @@ async function benchOn(database: "embedded" | "postgresql", env: Record<string, 
         sql,
       },
       MEMBERS,
+      log,
     );
     const setupS = (performance.now() - started) / 1000;
     log(`${database}: app up and ${MEMBERS} members in ${setupS.toFixed(0)} s`);

@@ -176,8 +176,18 @@ export type BenchBase = Omit<BenchContext, "manifest" | "orgId" | "admin">;
  * database in service (statistics, and the GIN indexes' pending lists merged: straight after a
  * bulk load every search would scan those lists linearly). Acme's admin makes the requests.
  */
-export async function prepareBench(base: BenchBase, members: number): Promise<BenchContext> {
+export async function prepareBench(
+  base: BenchBase,
+  members: number,
+  log: (line: string) => void = () => {},
+): Promise<BenchContext> {
+  let t = performance.now();
+  const lap = (what: string) => {
+    log(`${base.database}: ${what} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    t = performance.now();
+  };
   const manifest = await buildManifest(base.prisma, base.secret, await seedDemoData(base.prisma));
+  lap("demo data");
   const acme = manifest.organizations.find((o) => o.slug === "acme");
   const admin = acme?.members.find((m) => m.email === "admin@acme.test");
   if (!acme || !admin?.accessToken) throw new Error("demo data incomplete");
@@ -188,7 +198,9 @@ export async function prepareBench(base: BenchBase, members: number): Promise<Be
     admin: { token: admin.accessToken, membershipId: admin.membershipId },
   };
   await addMembers(ctx, Math.max(0, members - acme.members.length), 0);
+  lap(`${members} members added`);
   await settle(base);
+  lap("settled (VACUUM ANALYZE)");
   return ctx;
 }
 
