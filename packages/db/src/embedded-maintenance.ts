@@ -40,7 +40,7 @@ export interface MaintenanceAction {
   table: string;
   vacuum: boolean;
   analyze: boolean;
-  ms?: number;
+  ms: number;
 }
 
 /**
@@ -56,7 +56,7 @@ export async function maintainEmbedded(
   await client.query("SELECT pg_stat_force_next_flush()");
   const a = AUTOVACUUM;
   // How far past each threshold a table is, as a multiple of it (over 1: due).
-  const { rows } = await client.query<MaintenanceAction & { past: number }>(
+  const { rows } = await client.query<{ table: string; vacuum: boolean; analyze: boolean; past: number }>(
     `SELECT "table", dead > 1 OR inserted > 1 AS vacuum, changed > 1 AS analyze,
             greatest(dead, inserted, changed)::float8 AS past
        FROM (SELECT s.relname AS "table",

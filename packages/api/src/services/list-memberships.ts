@@ -7,7 +7,7 @@ import type {
   MembershipWithUserDto,
 } from "@roster/contract";
 import { type Db, Prisma, queryRows } from "@roster/db";
-import { memberTotal, memberTotalStatement } from "./member-counts";
+import { memberTotalStatement, totalFromCounts } from "./member-counts";
 import {
   MEMBERSHIP_COLUMNS,
   type MembershipRow,
@@ -75,7 +75,7 @@ function toListed(r: ListedRow): ListedMembership {
   return { ...toMembershipWithUserDto(r), projectCount: r.projectCount };
 }
 
-/** The two statements of a page of the list: its rows, and how many match in all (see totalOf). */
+/** The two statements of a page of the list: its rows, and how many match in all (see totalStatement). */
 export function listStatements(orgId: string, args: ListArgs): { page: Prisma.Sql; count: Prisma.Sql; offset: number } {
   const offset = args.cursor ? Number(args.cursor) : ((args.page ?? 1) - 1) * args.limit;
   const where = filters(orgId, args);
@@ -89,7 +89,7 @@ export function listStatements(orgId: string, args: ListArgs): { page: Prisma.Sq
       WHERE ${where}
       ORDER BY ${SORT_EXPRESSIONS[args.sortBy]} ${dir} NULLS LAST, m.id
       LIMIT ${args.limit} OFFSET ${offset}`,
-    count: args.search ? countStatement(where) : memberTotalStatement(orgId, args),
+    count: totalStatement(orgId, args, where),
     offset,
   };
 }
@@ -154,7 +154,7 @@ export async function listMembershipIds(
     prisma.$queryRaw<{ id: string }[]>`
       SELECT m.id FROM org_memberships m LEFT JOIN users u ON u.id = m.user_id
       WHERE ${where} ORDER BY ${SORT_EXPRESSIONS.email}, m.id LIMIT ${cap}`,
-    totalOf(prisma, orgId, args, countStatement(where)),
+    totalOf(prisma, orgId, args, totalStatement(orgId, args, where)),
   ]);
   return { ids: rows.map((r) => r.id), total };
 }
@@ -166,12 +166,17 @@ function countStatement(where: Prisma.Sql): Prisma.Sql {
 }
 
 /**
- * How many memberships match: without a search, from the counts the database keeps by role and
- * status (member-counts.ts: a few rows summed, where counting took the whole first page's time at
- * 100,000 members); a search counts its matches.
+ * The statement of how many memberships match: without a search, a sum of the counts the
+ * database keeps by role and status (member-counts.ts: a few rows, where counting took the whole
+ * first page's time at 100,000 members); with one, its matches counted.
  */
-function totalOf(prisma: Db, orgId: string, args: MemberFilters, count: Prisma.Sql): Promise<number> {
-  return args.search ? countOf(prisma, count) : memberTotal(prisma, orgId, args);
+function totalStatement(orgId: string, args: MemberFilters, where: Prisma.Sql): Prisma.Sql {
+  return args.search ? countStatement(where) : memberTotalStatement(orgId, args);
+}
+
+/** Runs a totalStatement of the same filters. */
+function totalOf(prisma: Db, orgId: string, args: MemberFilters, statement: Prisma.Sql): Promise<number> {
+  return args.search ? countOf(prisma, statement) : totalFromCounts(prisma, orgId, statement);
 }
 
 async function countOf(prisma: Db, statement: Prisma.Sql): Promise<number> {

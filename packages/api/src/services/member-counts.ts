@@ -32,8 +32,13 @@ export function memberTotalStatement(orgId: string, args: CountFilters): Prisma.
  * delta rows (an index lookup and a few rows, whatever the organization's size). A read that finds
  * more than FOLD_AT rows folds them before it answers.
  */
-export async function memberTotal(prisma: Db, orgId: string, args: CountFilters): Promise<number> {
-  const [row] = await queryRows<{ total: number; rows: number }>(prisma, memberTotalStatement(orgId, args));
+export function memberTotal(prisma: Db, orgId: string, args: CountFilters): Promise<number> {
+  return totalFromCounts(prisma, orgId, memberTotalStatement(orgId, args));
+}
+
+/** Runs a memberTotalStatement of the organization's (built already), folding as memberTotal says. */
+export async function totalFromCounts(prisma: Db, orgId: string, statement: Prisma.Sql): Promise<number> {
+  const [row] = await queryRows<{ total: number; rows: number }>(prisma, statement);
   if ((row?.rows ?? 0) > FOLD_AT) await foldMemberCounts(prisma, orgId);
   return row?.total ?? 0;
 }
