@@ -72,6 +72,63 @@ function send(
 
 const portOf = (url: string) => Number(new URL(url).port);
 
+/**
+ * tRPC mutation calls refused at each of the contract's checks, and with bodies as odd as a
+ * client may send; none of them changes anything.
+ */
+function trpcMutationRefusals(
+  org: string,
+  admin: Record<string, string>,
+  member: Record<string, string>,
+): { method: string; target: string; headers?: Record<string, string>; body?: string }[] {
+  const json = { "content-type": "application/json" };
+  const bulkDelete = "/api/trpc/organizations.bulkDeleteMemberships";
+  const removal = (ids: unknown) => JSON.stringify({ organizationId: org, membershipIds: ids });
+  const post = (headers: Record<string, string>, body?: string, target = bulkDelete) => ({
+    method: "POST",
+    target,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
+  return [
+    post(json, removal(["00000000-0000-4000-8000-000000000001"])),
+    post({ ...json, authorization: "Bearer nonsense" }, removal(["00000000-0000-4000-8000-000000000001"])),
+    post({ ...member, ...json }, removal(["00000000-0000-4000-8000-000000000001"])),
+    post({ ...admin, ...json }, removal("x")),
+    post({ ...admin, ...json }, removal([])),
+    post(
+      { ...admin, ...json },
+      JSON.stringify({
+        organizationId: "00000000-0000-4000-8000-000000000000",
+        membershipIds: ["00000000-0000-4000-8000-000000000001"],
+      }),
+    ),
+    post({ ...admin, ...json }, removal(["00000000-0000-4000-8000-000000000001"])),
+    post(
+      { ...admin, ...json },
+      removal(Array.from({ length: 1001 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`)),
+    ),
+    post({ ...admin, ...json }, `{"organizationId":"${org}","membershipIds":["${"x".repeat(1_100_000)}"]}`),
+    post({ ...admin, ...json }, ""),
+    post({ ...admin, ...json }),
+    post({ ...admin, ...json }, "null"),
+    post({ ...admin, ...json }, "[1,2]"),
+    post({ ...admin, ...json }, `\uFEFF${removal("x")}`),
+    post({ ...admin, ...json }, `{"organizationId":"${org}","membershipIds":["\uD800"]}`),
+    post({ ...admin, "content-type": "application/json; charset=utf-8" }, removal("x")),
+    post({ ...admin, "content-type": "Application/JSON" }, removal("x")),
+    post({ ...admin, "content-type": "text/plain" }, removal("x")),
+    post(admin, removal("x")),
+    post({ ...admin, ...json, "idempotency-key": "" }, removal("x")),
+    post({ ...admin, ...json, "idempotency-key": "k".repeat(300) }, removal("x")),
+    post({ ...admin, ...json }, removal("x"), `${bulkDelete}/`),
+    post({ ...admin, ...json }, removal("x"), "/api/trpc/organizations.bulkDeleteMemberships%2F"),
+    post({ ...admin, ...json }, removal("x"), "/api/trpc/organizations.restoreMemberships"),
+    post({ ...admin, ...json }, removal("x"), "/api/trpc/viewer.me"),
+    { method: "PUT", target: bulkDelete, headers: { ...admin, ...json }, body: removal("x") },
+  ];
+}
+
 describe("API routes served directly and through Next's router", () => {
   it("the run's server serves every Pages Router API route directly; API_ROUTING=next serves none", () => {
     const log = (file: string) => fs.readFileSync(path.join(inject("artifactsDir"), file), "utf8");
@@ -176,6 +233,25 @@ describe("API routes served directly and through Next's router", () => {
         headers: { ...admin, ...json },
         body: "{",
       },
+      // tRPC mutations, refused: the lone calls the server answers itself (serveLoneMutation) and
+      // the ones it leaves to tRPC's adapter, against the adapter's answers on the other server.
+      ...trpcMutationRefusals(org, admin, member),
+    );
+    const bulkDelete = "/api/trpc/organizations.bulkDeleteMemberships";
+    requests.push(
+      // A lone call that takes the batch form, or a stream, goes to the adapter on both.
+      {
+        method: "POST",
+        target: `${bulkDelete}?batch=1`,
+        headers: { ...admin, ...json },
+        body: `{"0":{"organizationId":"${org}","membershipIds":"x"}}`,
+      },
+      {
+        method: "POST",
+        target: bulkDelete,
+        headers: { ...admin, ...json, "trpc-accept": "application/jsonl" },
+        body: `{"organizationId":"${org}","membershipIds":"x"}`,
+      },
       {
         method: "POST",
         target: "/api/v1/auth/universal-auth/login",
@@ -207,4 +283,37 @@ describe("API routes served directly and through Next's router", () => {
     expect(served.headers["content-encoding"]).toBe("gzip");
     expect(JSON.parse(served.body).users.length).toBeGreaterThan(10);
   }, 120_000);
+
+  it("a tRPC removal, and its replay by Idempotency-Key, answer alike (each server removes its own member)", async () => {
+    seeded.dirty();
+    const org = fx.acme.id;
+    const servers = [portOf(baseUrl()), viaNext.port];
+    /** The answer with every value replaced by its type: the two servers removed different members. */
+    const shape = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(shape)
+        : value && typeof value === "object"
+          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]))
+          : typeof value;
+    const answers = [];
+    for (const [i, port] of servers.entries()) {
+      const req = {
+        method: "POST",
+        target: "/api/trpc/organizations.bulkDeleteMemberships",
+        headers: {
+          authorization: fx.bearer(ADMIN),
+          "content-type": "application/json",
+          "idempotency-key": `"parity-${i}-${Date.now()}"`,
+        },
+        body: JSON.stringify({ organizationId: org, membershipIds: [fx.id(`user06${i + 1}@acme.test`)] }),
+      };
+      const first = await send(port, req);
+      const replay = await send(port, req);
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.body).result.data.memberships[0].id).toBe(fx.id(`user06${i + 1}@acme.test`));
+      expect(replay.headers["idempotent-replayed"]).toBe("true");
+      answers.push([first, replay].map((a) => ({ ...a, body: shape(JSON.parse(a.body)) })));
+    }
+    expect(answers[0]).toEqual(answers[1]);
+  }, 60_000);
 });

@@ -87,12 +87,14 @@ export const nodeHeader =
  * that the app resolved from its sign-in cookie, if any.
  */
 export async function createContextFromRequest(opts: {
-  headers: Headers;
+  headers: Headers | NodeHeaders;
   reqId?: string;
   webSession?: WebSessionClaims | null;
   requestLog?: RequestLog;
 }): Promise<InnerContext> {
-  const authorization = opts.headers.get("authorization");
+  const { headers } = opts;
+  const get = headers instanceof Headers ? (name: string) => headers.get(name) : nodeHeader(headers);
+  const authorization = get("authorization");
   const auth: AuthInput = authorization
     ? { kind: "bearer", authorization }
     : opts.webSession
@@ -101,9 +103,9 @@ export async function createContextFromRequest(opts: {
   return createInnerContext({
     prisma: await getDb(),
     auth,
-    ip: clientIp(opts.headers),
-    userAgent: opts.headers.get("user-agent"),
-    idempotencyKeyHeader: opts.headers.get("idempotency-key"),
+    ip: clientIp(headers),
+    userAgent: get("user-agent"),
+    idempotencyKeyHeader: get("idempotency-key"),
     ...(opts.reqId ? { reqId: opts.reqId } : {}),
     ...(opts.requestLog ? { requestLog: opts.requestLog } : {}),
   });

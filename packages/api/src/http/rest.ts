@@ -177,7 +177,7 @@ export function discardUnread(req: IncomingMessage, release?: () => Promise<void
 }
 
 /** A request's whole body, read through countedChunks. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const { next } = countedChunks(req, limit);
   const parts: Buffer[] = [];
   for (;;) {

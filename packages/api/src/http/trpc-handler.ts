@@ -1,9 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getDb } from "@roster/db";
-import { getErrorShape, transformTRPCResponse } from "@trpc/server";
+import {
+  callTRPCProcedure,
+  getErrorShape,
+  getTRPCErrorFromUnknown,
+  TRPCError,
+  transformTRPCResponse,
+} from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import type { RequestLog, WebSessionClaims } from "../context";
-import { createContextFromRequest, createInnerContext } from "../context";
+import { getHTTPStatusCode } from "@trpc/server/http";
+import type { InnerContext, NodeHeaders, RequestLog, WebSessionClaims } from "../context";
+import { createContextFromRequest, createInnerContext, nodeHeader } from "../context";
 import { toTRPCError } from "../error-map";
 import { AppError, BadRequestError } from "../errors";
 import { IDEMPOTENCY_KEY_HEADER } from "../idempotency-key";
@@ -18,6 +25,7 @@ import {
   IDEMPOTENT_REPLAYED_HEADER,
   limitedBodyStream,
   MAX_BODY_BYTES,
+  readBody,
 } from "./rest";
 
 const ENDPOINT = "/api/trpc";
@@ -55,6 +63,131 @@ async function requestFailure(app: AppError, reqId: string): Promise<Response> {
     status: app.status,
     headers: { "content-type": "application/json", "x-request-id": reqId, ...app.headers },
   });
+}
+
+/**
+ * The headers responseMeta adds to every answer: the request's id, its rate limit, a failure's
+ * own headers (WWW-Authenticate on every 401, as the contract says), and a replay's.
+ */
+function metaHeaders(reqId: string, requestLog: RequestLog, errors: readonly TRPCError[]): Headers {
+  const headers = new Headers({ "x-request-id": reqId, ...rateLimitHeaders(requestLog.rateLimits ?? []) });
+  for (const error of errors) {
+    if (error.cause instanceof AppError)
+      for (const [name, value] of Object.entries(error.cause.headers)) headers.set(name, value);
+  }
+  // A stored answer given again (one call: see above) says so, with its request's id.
+  if (requestLog.replayOf) {
+    headers.set("x-request-id", requestLog.replayOf);
+    headers.set(IDEMPOTENT_REPLAYED_HEADER, "true");
+  }
+  return headers;
+}
+
+/** The path of the request's procedure when it is a lone mutation call (see serveLoneMutation), else null. */
+export function loneMutationPath(url: URL, method: string, headers: NodeHeaders): string | null {
+  if (method !== "POST" || url.search !== "" || !url.pathname.startsWith(`${ENDPOINT}/`)) return null;
+  const path = url.pathname.slice(ENDPOINT.length + 1);
+  if (!/^[A-Za-z0-9_.]+$/.test(path) || !Object.hasOwn(appRouter._def.procedures, path)) return null;
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } } | undefined>;
+  const procedure = procedures[path];
+  if (procedure?._def.type !== "mutation") return null;
+  const get = nodeHeader(headers);
+  // tRPC's JSON content type, as it matches it; an answer asked for as a stream goes to the adapter.
+  if (get("content-type")?.toLowerCase().split(";", 1)[0]?.trim() !== "application/json") return null;
+  if (get("trpc-accept") !== null || get("accept")?.includes("application/jsonl")) return null;
+  return path;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * A lone call of a mutation (POST, no query string, so no batch; a JSON body; no stream asked
+ * for), answered as tRPC's fetch adapter answers it (resolveResponse), with tRPC's own exported
+ * functions: the same context, the procedure called the same way (its input read lazily, a
+ * failure to read it a BAD_REQUEST carrying its cause), the same error shape, status and headers.
+ * What it leaves out is the adapter's fetch Request and Response and its abort signals, which
+ * cost a 1-id removal about 0.5 ms of the server's CPU on Node 20 (docs/performance.md, change
+ * 32). No mutation of this router streams its answer. api-routes-parity.test.ts holds these
+ * answers equal to the adapter's (API_ROUTING=next sends every call through the adapter).
+ */
+async function serveLoneMutation(
+  req: IncomingMessage,
+  path: string,
+  opts: {
+    reqId: string;
+    requestLog: RequestLog;
+    webSession: (cookie: string | null) => Promise<WebSessionClaims | null>;
+    onBodyEnd: () => void;
+  },
+): Promise<Answer> {
+  const config = appRouter._def._config;
+  const get = nodeHeader(req.headers);
+  let ctx: InnerContext | undefined;
+  let error: TRPCError | undefined;
+  let data: unknown;
+  // The input once read (tRPC's call.result()), for the error shape.
+  let input: unknown;
+  let reading: Promise<unknown> | undefined;
+  const getRawInput = () => {
+    reading ??= (async () => {
+      try {
+        const bytes = await readBody(req, MAX_BODY_BYTES);
+        opts.onBodyEnd();
+        // As Request.json() reads it: UTF-8, a byte order mark dropped, bad sequences replaced.
+        input = config.transformer.input.deserialize(JSON.parse(new TextDecoder().decode(bytes)));
+        return input;
+      } catch (cause) {
+        if (cause instanceof TRPCError) throw cause;
+        throw new TRPCError({
+          code: "BAD_REQUEST",
+          message: cause instanceof Error ? cause.message : "Invalid input",
+          cause,
+        });
+      }
+    })();
+    return reading;
+  };
+  try {
+    ctx = await createContextFromRequest({
+      headers: req.headers,
+      reqId: opts.reqId,
+      requestLog: opts.requestLog,
+      webSession: get("authorization") ? null : await opts.webSession(get("cookie")),
+    });
+  } catch (cause) {
+    error = getTRPCErrorFromUnknown(cause);
+  }
+  if (ctx) {
+    try {
+      data = await callTRPCProcedure({
+        router: appRouter,
+        path,
+        getRawInput,
+        ctx,
+        type: "mutation",
+        signal: undefined,
+        batchIndex: 0,
+      });
+    } catch (cause) {
+      error = getTRPCErrorFromUnknown(cause);
+    }
+  }
+  const json = error
+    ? { error: getErrorShape({ config, ctx, error, input, path, type: "mutation" }) }
+    : { result: { data } };
+  const headers: Record<string, string> = { vary: "trpc-accept, accept", "content-type": "application/json" };
+  for (const [name, value] of metaHeaders(opts.reqId, opts.requestLog, error ? [error] : [])) {
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  }
+  return {
+    status: getHTTPStatusCode([json]),
+    headers,
+    body: JSON.stringify(transformTRPCResponse(config, json)),
+  };
 }
 
 /** A fetch Response written to Node's response: whole when it is JSON, chunk by chunk otherwise (a stream). */
@@ -103,7 +236,11 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
 export async function handleTrpcRequest(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: { webSession: (cookie: string | null) => Promise<WebSessionClaims | null> },
+  opts: {
+    webSession: (cookie: string | null) => Promise<WebSessionClaims | null>;
+    /** false: every call through tRPC's fetch adapter, lone mutations too (see serveLoneMutation). */
+    loneMutations?: boolean;
+  },
 ): Promise<void> {
   const started = performance.now();
   const reqId = newRequestId();
@@ -112,7 +249,8 @@ export async function handleTrpcRequest(
   const url = new URL(`http://roster.invalid${req.url?.startsWith("/") ? req.url : "/"}`);
   const method = req.method ?? "GET";
   const calls = callCount(url);
-  let response: Response;
+  const lone = opts.loneMutations === false ? null : loneMutationPath(url, method, req.headers);
+  let response: Response | Answer;
   let bodyEnded = !hasBody(req);
   let release: (() => Promise<void>) | undefined;
   // A query's input is in its URL: a body sent with it is not read (but dropped after the answer).
@@ -128,6 +266,15 @@ export async function handleTrpcRequest(
       new BadRequestError(`An ${IDEMPOTENCY_KEY_HEADER} applies to one call; send this batch's calls apart`),
       reqId,
     );
+  } else if (lone) {
+    response = await serveLoneMutation(req, lone, {
+      reqId,
+      requestLog,
+      webSession: opts.webSession,
+      onBodyEnd: () => {
+        bodyEnded = true;
+      },
+    });
   } else {
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -154,23 +301,17 @@ export async function handleTrpcRequest(
           requestLog,
           webSession: headers.get("authorization") ? null : await opts.webSession(headers.get("cookie")),
         }),
-      responseMeta: ({ errors }) => {
-        const headers = new Headers({ "x-request-id": reqId, ...rateLimitHeaders(requestLog.rateLimits ?? []) });
-        // A failure's own headers go out with it (WWW-Authenticate on every 401, as the contract says).
-        for (const error of errors) {
-          if (error.cause instanceof AppError)
-            for (const [name, value] of Object.entries(error.cause.headers)) headers.set(name, value);
-        }
-        // A stored answer given again (one call: see above) says so, with its request's id.
-        if (requestLog.replayOf) {
-          headers.set("x-request-id", requestLog.replayOf);
-          headers.set(IDEMPOTENT_REPLAYED_HEADER, "true");
-        }
-        return { headers };
-      },
+      responseMeta: ({ errors }) => ({ headers: metaHeaders(reqId, requestLog, errors) }),
     });
   }
-  await writeResponse(res, response);
+  if (response instanceof Response) await writeResponse(res, response);
+  else {
+    res.writeHead(response.status, {
+      ...response.headers,
+      "content-length": String(Buffer.byteLength(response.body)),
+    });
+    res.end(response.body);
+  }
   if (!bodyEnded) discardUnread(req, release);
   logRequest({
     reqId,

@@ -7,6 +7,13 @@ import { cookieReader, webSessionFromCookie } from "@/server/web-session";
 // (ROUTE_CONFIG in @roster/api/http).
 export const config = { api: { bodyParser: false, externalResolver: true, responseLimit: false } };
 
+// API_ROUTING=next serves every request the frameworks' own way: through Next's router, and every
+// tRPC call through tRPC's fetch adapter (api-routes-parity.test.ts compares the two).
+const loneMutations = process.env.API_ROUTING !== "next";
+
 export default function trpc(req: NextApiRequest, res: NextApiResponse): Promise<void> {
-  return handleTrpcRequest(req, res, { webSession: (cookie) => webSessionFromCookie(cookieReader(cookie)) });
+  return handleTrpcRequest(req, res, {
+    webSession: (cookie) => webSessionFromCookie(cookieReader(cookie)),
+    loneMutations,
+  });
 }
