@@ -17,6 +17,8 @@ import { addMembers, type BenchContext, settle } from "./support";
  */
 const ROUTES: DbRoute[] = ["direct", "pgbouncer"];
 const INSTANCES = 2;
+/** Rounds per measurement: two, not the throughput section's three (three measurements here, none a goal). */
+const ROUNDS = 2;
 
 /** Null when the deployment can run here, else why not. */
 export function balancedUnavailable(): string | null {
@@ -32,10 +34,10 @@ export async function benchBalanced(
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "roster-bench-lb-"));
   const rows: ThroughputRow[] = [];
   // The members of all three measurements, added and settled once.
-  const take = taker(await addMembers(ctx, 3 * throughputPool(ms)));
+  const take = taker(await addMembers(ctx, 3 * throughputPool(ms, ROUNDS)));
   await settle(ctx);
   const measure = async (url: string, label: string) =>
-    rows.push(...(await benchThroughput({ ...ctx, baseUrl: url, database: label }, ms, take)));
+    rows.push(...(await benchThroughput({ ...ctx, baseUrl: url, database: label }, ms, take, ROUNDS)));
   try {
     for (const route of ROUTES) {
       const config = loadConfig({

@@ -51,7 +51,7 @@ export function taker(pool: string[]): () => string {
 }
 
 /** Members a throughput run of `ms` per round removes at most (1500 a second, more than any run managed). */
-export const throughputPool = (ms: number) => Math.ceil((ms / 1000) * ROUNDS * 1500);
+export const throughputPool = (ms: number, rounds = ROUNDS) => Math.ceil((ms / 1000) * rounds * 1500);
 
 function removeOne(ctx: BenchContext, take: () => string) {
   return async () => {
@@ -85,17 +85,23 @@ export interface ThroughputRow {
 }
 
 /**
- * Health and removals, each for `ms`, three times in alternation; the best of each is kept. The
- * members removed come from `take` (a pool added and settled beforehand), else from a pool added here.
+ * Health and removals, each for `ms`, `rounds` times in alternation; the best of each is kept.
+ * The members removed come from `take` (a pool added and settled beforehand), else from a pool
+ * added here.
  */
-export async function benchThroughput(ctx: BenchContext, ms: number, take?: () => string): Promise<ThroughputRow[]> {
+export async function benchThroughput(
+  ctx: BenchContext,
+  ms: number,
+  take?: () => string,
+  rounds = ROUNDS,
+): Promise<ThroughputRow[]> {
   if (!take) {
     take = taker(await addMembers(ctx, throughputPool(ms)));
     await settle(ctx);
   }
   const results: { health: Load[]; removal: Load[] } = { health: [], removal: [] };
   await drive(() => health(ctx), { total: CONNECTIONS * 4 }); // warm
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     results.health.push(await drive(() => health(ctx), { ms }));
     results.removal.push(await drive(removeOne(ctx, take), { ms }));
   }

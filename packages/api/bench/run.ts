@@ -46,7 +46,7 @@ const LIMITS = { RATE_LIMIT_WRITES_PER_MINUTE: "1000000", RATE_LIMIT_READS_PER_M
 const RESTORE_ROUNDS = Number(process.env.BENCH_RESTORE_ROUNDS ?? 5);
 const SIZES = [
   // Many: a 1-id request takes a few ms, and its median should not move with a few slow ones.
-  { ids: 1, runs: 61 },
+  { ids: 1, runs: 101 },
   { ids: 100, runs: 9 },
   // Nine: a 1000-id request now and then meets a full garbage collection (about 40 ms more) on either side.
   { ids: 1000, runs: 9 },
