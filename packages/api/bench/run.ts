@@ -36,6 +36,8 @@ const SOAK = { postgresql: Number(process.env.BENCH_SOAK ?? 1_500), embedded: Nu
 const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 2_000);
 /** BENCH_SECTIONS=list,stream,removals,restore,load,lb,soak runs only those (all by default). */
 const SECTIONS = process.env.BENCH_SECTIONS?.split(",");
+/** Settings that change how much the bench does. */
+const RESIZING = ["BENCH_MEMBERS", "BENCH_SOAK", "BENCH_LOAD_MS", "BENCH_RESTORE_ROUNDS"];
 const runs = (section: string) => !SECTIONS || SECTIONS.includes(section);
 /**
  * The per-caller rate limit stays on (its cost is part of every request) but never refuses: every
@@ -217,7 +219,7 @@ async function main(): Promise<void> {
     ],
     ["Member list, first page of 50 and search (goal: search < 50 ms, first page < 20 ms)", results.list],
     [
-      "The whole REST listing, streamed, twice in a row (goal: 100,000 members in < 2 s, the server's memory flat)",
+      "The whole REST listing, streamed, once without compression and twice in a row with gzip (goal: 100,000 members in < 2 s, the server's memory flat)",
       results.listStream,
     ],
     [
@@ -235,11 +237,15 @@ async function main(): Promise<void> {
   // Only a run of every section on both databases is the bench the goal speaks of.
   if (!SECTIONS && !only && url) {
     const seconds = Math.round((performance.now() - started) / 1000);
+    // A run sized otherwise (BENCH_SOAK=10000 for the memory goal, say) is not that bench: printed, not judged.
+    const resized = RESIZING.filter((name) => process.env[name] !== undefined);
+    const measured = `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
     goals.push({
       database: "both",
       goal: `the whole bench under ${WHOLE_BENCH_S / 60} minutes`,
-      measured: `${Math.floor(seconds / 60)} min ${seconds % 60} s`,
-      met: seconds < WHOLE_BENCH_S ? "yes" : "no",
+      ...(resized.length > 0
+        ? { measured: `${measured} (with ${resized.join(", ")} set)`, met: "not judged" as const }
+        : { measured, met: seconds < WHOLE_BENCH_S ? ("yes" as const) : ("no" as const) }),
     });
   }
   console.log("\nGoals");
