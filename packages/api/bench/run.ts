@@ -33,7 +33,7 @@ const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
  * that the whole bench stays within about 3 minutes on a 2-core machine.
  */
 const SOAK = { postgresql: Number(process.env.BENCH_SOAK ?? 1_500), embedded: Number(process.env.BENCH_SOAK ?? 800) };
-const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 2_000);
+const LOAD_MS = Number(process.env.BENCH_LOAD_MS ?? 1_500);
 /** BENCH_SECTIONS=list,stream,removals,restore,load,lb,soak runs only those (all by default). */
 const SECTIONS = process.env.BENCH_SECTIONS?.split(",");
 /** Settings that change how much the bench does. */
@@ -45,7 +45,7 @@ const runs = (section: string) => !SECTIONS || SECTIONS.includes(section);
  */
 const LIMITS = { RATE_LIMIT_WRITES_PER_MINUTE: "1000000", RATE_LIMIT_READS_PER_MINUTE: "1000000" };
 /** Rounds of removing 1000 and restoring them, per way (REST, service). */
-const RESTORE_ROUNDS = Number(process.env.BENCH_RESTORE_ROUNDS ?? 5);
+const RESTORE_ROUNDS = Number(process.env.BENCH_RESTORE_ROUNDS ?? 4);
 const SIZES = [
   // Many: a 1-id request takes a few ms, and its median should not move with a few slow ones.
   { ids: 1, runs: 101 },
