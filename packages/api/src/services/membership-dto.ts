@@ -134,5 +134,8 @@ export function userOf(row: Pick<MembershipRow, "userId"> & UserColumns): Member
 }
 
 export function toMembershipWithUserDto(row: MembershipRowAsRead & UserColumns): MembershipWithUserDto {
-  return { ...toMembershipDto(row), user: userOf(row) };
+  // The user added to the DTO itself (not spread into a copy): one object a row, not two.
+  const dto = toMembershipDto(row) as MembershipWithUserDto;
+  dto.user = userOf(row);
+  return dto;
 }
