@@ -67,7 +67,7 @@ export const PEER_IP_HEADER = "x-roster-peer-ip";
  * proxies in front report (from the right of X-Forwarded-For; see clientAddress).
  */
 export function clientIp(headers: Headers | NodeHeaders): string | null {
-  const get = headers instanceof Headers ? (name: string) => headers.get(name) : nodeHeader(headers);
+  const get = headerReader(headers);
   return clientAddress(get(PEER_IP_HEADER), get("x-forwarded-for"), getConfig().trustProxy);
 }
 
@@ -82,23 +82,28 @@ export const nodeHeader =
     return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
   };
 
+/** Reads a header of either kind of request, as the Fetch API's Headers would. */
+export const headerReader = (headers: Headers | NodeHeaders): ((name: string) => string | null) =>
+  headers instanceof Headers ? (name) => headers.get(name) : nodeHeader(headers);
+
 /**
  * The outer context for HTTP: a bearer Authorization header wins; otherwise the web session
- * that the app resolved from its sign-in cookie, if any.
+ * that the app resolves from its sign-in cookie (`webSession`, asked only then), if any.
  */
 export async function createContextFromRequest(opts: {
   headers: Headers | NodeHeaders;
   reqId?: string;
-  webSession?: WebSessionClaims | null;
+  webSession?: (cookie: string | null) => Promise<WebSessionClaims | null>;
   requestLog?: RequestLog;
 }): Promise<InnerContext> {
   const { headers } = opts;
-  const get = headers instanceof Headers ? (name: string) => headers.get(name) : nodeHeader(headers);
+  const get = headerReader(headers);
   const authorization = get("authorization");
+  const session = authorization ? null : ((await opts.webSession?.(get("cookie"))) ?? null);
   const auth: AuthInput = authorization
     ? { kind: "bearer", authorization }
-    : opts.webSession
-      ? { kind: "web", session: opts.webSession }
+    : session
+      ? { kind: "web", session }
       : { kind: "none" };
   return createInnerContext({
     prisma: await getDb(),

@@ -125,7 +125,6 @@ async function serveLoneMutation(
   },
 ): Promise<Answer> {
   const config = appRouter._def._config;
-  const get = nodeHeader(req.headers);
   let ctx: InnerContext | undefined;
   let error: TRPCError | undefined;
   let data: unknown;
@@ -156,7 +155,7 @@ async function serveLoneMutation(
       headers: req.headers,
       reqId: opts.reqId,
       requestLog: opts.requestLog,
-      webSession: get("authorization") ? null : await opts.webSession(get("cookie")),
+      webSession: opts.webSession,
     });
   } catch (cause) {
     error = getTRPCErrorFromUnknown(cause);
@@ -294,13 +293,7 @@ export async function handleTrpcRequest(
       endpoint: ENDPOINT,
       req: request,
       router: appRouter,
-      createContext: async () =>
-        createContextFromRequest({
-          headers,
-          reqId,
-          requestLog,
-          webSession: headers.get("authorization") ? null : await opts.webSession(headers.get("cookie")),
-        }),
+      createContext: () => createContextFromRequest({ headers, reqId, requestLog, webSession: opts.webSession }),
       responseMeta: ({ errors }) => ({ headers: metaHeaders(reqId, requestLog, errors) }),
     });
   }
